@@ -1,2 +1,2 @@
-//! The `hallmark` binary: parses flags and hands over to [`hallmark::cli`].
+//! The `hallmark` binary (being wired).
 fn main() {}

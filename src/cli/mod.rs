@@ -3,8 +3,17 @@
 //! Each subcommand file defines a `#[derive(clap::Args)]` struct and a `run` function
 //! returning [`Outcome`] (or an [`anyhow::Error`], which means exit 2: could not run).
 //! Low-level flags only check what the user typed; `run` builds the real objects.
+//! `docs/cli.md` is generated from these definitions ([`markdown`]) and CI fails when
+//! it drifts.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod keys;
+pub mod sign;
+pub mod verify;
 
 /// The decision a subcommand reached. Maps onto the exit codes in DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,5 +33,101 @@ impl From<Outcome> for ExitCode {
             Outcome::Deny => ExitCode::from(1),
             Outcome::Error => ExitCode::from(2),
         }
+    }
+}
+
+/// hallmark signs what Tekton pipelines build and proves it later.
+///
+/// Exit status: 0 verified/done, 1 denied (a verification or policy check failed,
+/// including "no attestation found"), 2 could not decide or could not run.
+#[derive(Debug, Parser)]
+#[command(name = "hallmark", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Format TaskRun/PipelineRun files as in-toto SLSA provenance and sign them as DSSE
+    /// envelopes, without a cluster.
+    Sign(sign::SignArgs),
+    /// Verify a DSSE envelope or a Sigstore bundle against an artifact.
+    Verify(verify::VerifyArgs),
+    /// Write a cosign-compatible key pair (encrypted private key and public key).
+    GenerateKeyPair(keys::GenerateKeyPairArgs),
+}
+
+/// Install the log subscriber: human-readable logs on stderr, filtered by `RUST_LOG`
+/// (default `warn`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // A second initialisation (tests) is harmless: keep the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Run a parsed command line and map the result onto an exit code.
+#[must_use]
+pub fn main(cli: Cli) -> ExitCode {
+    let result = match &cli.command {
+        Command::Sign(a) => sign::run(a),
+        Command::Verify(a) => verify::run(a),
+        Command::GenerateKeyPair(a) => keys::run(a),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("hallmark: error: {e:#}");
+            Outcome::Error.into()
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The CLI reference in Markdown, as committed in `docs/cli.md`.
+#[must_use]
+pub fn markdown() -> String {
+    clap_markdown::help_markdown::<Cli>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// `docs/cli.md` is generated; regenerate with `HALLMARK_BLESS=1 cargo test --lib cli`.
+    #[test]
+    fn docs_cli_md_is_current() {
+        let path = crate::test_support::repo_dir().join("docs/cli.md");
+        let want = markdown();
+        if std::env::var_os("HALLMARK_BLESS").is_some() {
+            std::fs::write(&path, &want).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/cli.md is out of date: run `HALLMARK_BLESS=1 cargo test --lib cli::tests`"
+        );
     }
 }

@@ -42,3 +42,28 @@ go_tool() {
   fi
   printf '%s\n' "$bin"
 }
+
+# cargo_tool NAME VERSION
+# Prints the path of the cargo subcommand binary NAME@VERSION, installing it on first use.
+cargo_tool() {
+  local name=$1 version=$2
+  local root="$HALLMARK_CACHE/tools/$name/$version"
+  if [ ! -f "$root/.done" ]; then
+    mkdir -p "$root"
+    (
+      flock 9
+      if [ ! -f "$root/.done" ]; then
+        local start=$SECONDS
+        log "installing $name $version (cached in $root)"
+        CARGO_TARGET_DIR="$HALLMARK_CACHE/cargo-target/$name" \
+          cargo install --locked --quiet --root "$root" "$name@$version" >&2 \
+          || die "cargo install $name@$version failed"
+        printf '%s\n' "$((SECONDS - start))" > "$root/.build-seconds"
+        rm -rf "$HALLMARK_CACHE/cargo-target/$name"
+        touch "$root/.done"
+        log "installed $name in $((SECONDS - start)) s"
+      fi
+    ) 9>"$root.lock" || exit 2
+  fi
+  printf '%s\n' "$root/bin/$name"
+}
