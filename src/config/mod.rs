@@ -795,6 +795,15 @@ mod tests {
     }
 
     #[test]
+    fn every_key_is_documented() {
+        let doc = std::fs::read_to_string(crate::test_support::repo_dir().join("docs/config.md"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        for key in KNOWN_KEYS {
+            assert!(doc.contains(&format!("`{key}`")), "docs/config.md lacks {key}");
+        }
+    }
+
+    #[test]
     fn chains_release_configmap_parses() {
         let dir = crate::test_support::shared_dir().join("chains/config");
         for name in ["chains-config-map-gcp-slsa2.yaml"] {

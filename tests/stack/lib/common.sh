@@ -67,3 +67,25 @@ cargo_tool() {
   fi
   printf '%s\n' "$root/bin/$name"
 }
+
+# py_tool NAME PACKAGE VERSION [EXECUTABLE]
+# Prints the path of EXECUTABLE (default NAME) from PyPI PACKAGE==VERSION, installed once
+# into its own virtualenv in the cache.
+py_tool() {
+  local name=$1 package=$2 version=$3 exe=${4:-$1}
+  local venv="$HALLMARK_CACHE/tools/$name/$version"
+  if [ ! -f "$venv/.done" ]; then
+    mkdir -p "$(dirname "$venv")"
+    (
+      flock 9
+      if [ ! -f "$venv/.done" ]; then
+        log "installing $package==$version (cached in $venv)"
+        python3 -m venv "$venv" >&2 || die "python3 -m venv failed"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version" >&2 \
+          || die "pip install $package==$version failed"
+        touch "$venv/.done"
+      fi
+    ) 9>"$venv.lock" || exit 2
+  fi
+  printf '%s\n' "$venv/bin/$exe"
+}

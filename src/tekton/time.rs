@@ -1,0 +1,131 @@
+//! RFC 3339 timestamps as Kubernetes writes them, rendered the way Go renders a UTC
+//! `time.Time` (RFC 3339 with nanoseconds, trailing zeros trimmed, `Z`).
+
+use std::fmt;
+
+/// A point in time, kept as seconds since the Unix epoch plus nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    secs: i64,
+    nanos: u32,
+}
+
+impl Timestamp {
+    /// Parses an RFC 3339 timestamp (`2021-03-29T09:50:00Z`, `...00.123+02:00`).
+    ///
+    /// Returns `None` when the text is not RFC 3339.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() < 20 {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let t = s.get(r)?;
+            if !t.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            t.parse().ok()
+        };
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+            return None;
+        }
+        let mut rest = &s[19..];
+        let mut nanos: u32 = 0;
+        if let Some(frac) = rest.strip_prefix('.') {
+            let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            for (i, c) in frac.bytes().take(digits).enumerate() {
+                if i < 9 {
+                    nanos = nanos * 10 + u32::from(c - b'0');
+                }
+            }
+            for _ in digits..9 {
+                nanos *= 10;
+            }
+            rest = &frac[digits..];
+        }
+        let offset = match rest {
+            "Z" | "z" => 0,
+            _ => {
+                let sign = match rest.as_bytes().first() {
+                    Some(b'+') => 1,
+                    Some(b'-') => -1,
+                    _ => return None,
+                };
+                if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                    return None;
+                }
+                let oh: i64 = rest[1..3].parse().ok()?;
+                let om: i64 = rest[4..6].parse().ok()?;
+                sign * (oh * 3600 + om * 60)
+            }
+        };
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
+        Some(Self { secs, nanos })
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl fmt::Display for Timestamp {
+    /// Go's `time.Time.UTC().MarshalJSON()` text (without the quotes).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)?;
+        if self.nanos != 0 {
+            let frac = format!("{:09}", self.nanos);
+            write!(f, ".{}", frac.trim_end_matches('0'))?;
+        }
+        f.write_str("Z")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn renders_like_go_utc() {
+        let t = Timestamp::parse("2021-03-29T09:50:00Z").map(|t| t.to_string());
+        assert_eq!(t.as_deref(), Some("2021-03-29T09:50:00Z"));
+        let t = Timestamp::parse("2021-03-29T09:50:00.120+02:00").map(|t| t.to_string());
+        assert_eq!(t.as_deref(), Some("2021-03-29T07:50:00.12Z"));
+        let t = Timestamp::parse("2000-02-29T23:59:59-01:30").map(|t| t.to_string());
+        assert_eq!(t.as_deref(), Some("2000-03-01T01:29:59Z"));
+        assert!(Timestamp::parse("yesterday").is_none());
+        assert!(Timestamp::parse("2021-13-29T09:50:00Z").is_none());
+    }
+}
