@@ -795,6 +795,15 @@ mod tests {
     }
 
     #[test]
+    fn shipped_default_config_is_the_default() {
+        let path = crate::test_support::repo_dir().join("config/chains-config.yaml");
+        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{e}"));
+        let (cfg, warnings) = Config::from_document(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
     fn every_key_is_documented() {
         let doc = std::fs::read_to_string(crate::test_support::repo_dir().join("docs/config.md"))
             .unwrap_or_else(|e| panic!("{e}"));

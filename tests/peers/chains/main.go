@@ -5,7 +5,8 @@
 //
 //	chains-format -format slsa/v1|slsa/v2alpha3|slsa/v2alpha4 [-kind TaskRun|PipelineRun]
 //	              [-config key=value ...] [-child FILE ...] RUN_FILE
-//	chains-format -bench N [-key-dir DIR] ... RUN_FILE
+//	chains-format -bench N -key-dir DIR ... RUN_FILE
+//	chains-format -version
 //
 // -config keys are chains-config ConfigMap keys (builder.id, builddefinition.buildtype,
 // artifacts.pipelinerun.enable-deep-inspection, ...), parsed by Chains' own parser with
@@ -21,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -163,6 +165,21 @@ func rawPayload(p any) ([]byte, error) {
 	return json.Marshal(p)
 }
 
+// chainsVersion is the version of github.com/tektoncd/chains linked into this binary.
+func chainsVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/tektoncd/chains" {
+				if d.Replace != nil {
+					return d.Replace.Version
+				}
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
 func cpuNanos() int64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -182,8 +199,24 @@ func main() {
 	)
 	flag.Var(&configs, "config", "chains-config key=value (repeatable)")
 	flag.Var(&childs, "child", "child TaskRun file of a PipelineRun (repeatable; may be a List)")
-	flag.Parse()
-	if flag.NArg() != 1 {
+	showVersion := flag.Bool("version", false, "print the Chains module version this binary wraps")
+	// Flags may come after RUN_FILE too: parse, take one positional argument, parse the rest.
+	var positional []string
+	for args := os.Args[1:]; ; {
+		if err := flag.CommandLine.Parse(args); err != nil {
+			os.Exit(2)
+		}
+		if flag.NArg() == 0 {
+			break
+		}
+		positional = append(positional, flag.Arg(0))
+		args = flag.Args()[1:]
+	}
+	if *showVersion {
+		fmt.Println(chainsVersion())
+		return
+	}
+	if len(positional) != 1 {
 		die("usage: chains-format -format F [-kind K] [-config k=v]... [-child FILE]... [-bench N -key-dir DIR] RUN_FILE")
 	}
 
@@ -207,7 +240,7 @@ func main() {
 		die("%v", err)
 	}
 
-	path := flag.Arg(0)
+	path := positional[0]
 	docs := readDocs(path)
 	top := docs[0]
 	k := *kind

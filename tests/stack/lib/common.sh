@@ -89,3 +89,28 @@ py_tool() {
   fi
   printf '%s\n' "$venv/bin/$exe"
 }
+
+# go_local_tool NAME DIR
+# Prints the path of the binary NAME built from the Go module in DIR (a directory of this
+# repository, with its own go.mod and go.sum). Cached by a hash of the module's files, so an
+# edit or a dependency bump rebuilds it once.
+go_local_tool() {
+  local name=$1 src=$2 key
+  key=$(cd "$src" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-16)
+  local dir="$HALLMARK_CACHE/tools/$name/$key"
+  if [ ! -f "$dir/.done" ]; then
+    mkdir -p "$dir"
+    (
+      flock 9
+      if [ ! -f "$dir/.done" ]; then
+        local start=$SECONDS
+        log "building $name from $src (cached in $dir)"
+        (cd "$src" && go build -trimpath -o "$dir/$name" .) >&2 || die "go build $src failed"
+        printf '%s\n' "$((SECONDS - start))" > "$dir/.build-seconds"
+        touch "$dir/.done"
+        log "built $name in $((SECONDS - start)) s"
+      fi
+    ) 9>"$dir.lock" || exit 2
+  fi
+  printf '%s\n' "$dir/$name"
+}

@@ -1,0 +1,576 @@
+//! Chains' type hinting, shared by all formats: which results of a run name the
+//! artifacts it built (subjects) and the ones it consumed (materials).
+//!
+//! Shared helpers (used by [`super::slsa_v02`] and [`super::slsa_v1`]):
+//! - [`Artifact`] and [`append_artifacts`]: Chains' merge of subjects/materials (same
+//!   name and one equal digest → one entry).
+//! - [`subjects_from_results`]: subjects of the `slsa/v1` format (`*IMAGE_URL`/
+//!   `*IMAGE_DIGEST`, `IMAGES`, `*ARTIFACT_URI`/`*ARTIFACT_DIGEST`, `*ARTIFACT_OUTPUTS`);
+//!   [`pipeline_subjects`] adds deep inspection of child TaskRuns.
+//! - [`subjects_from_build_artifacts`]: subjects of the SLSA v1 formats
+//!   (`*ARTIFACT_OUTPUTS` with `isBuildArtifact: "true"`, then images).
+//! - [`is_build_artifact`], [`is_oci_image_result`]: result classification (byproducts).
+//! - Materials: [`step_image_materials`], [`sidecar_image_materials`],
+//!   [`task_params_and_results_materials`], [`step_actions_results_materials`],
+//!   [`pipeline_params_and_results_materials`], [`structured_input_materials`].
+//! - Children: [`order_children`], [`task_runs_for`], [`executed_tasks`].
+//! - [`parse_digest`], [`parse_oci_digest`], [`spdx_git`].
+
+use std::collections::BTreeMap;
+
+use crate::tekton::{PipelineRun, PipelineTask, RunResult, TaskRun};
+
+use super::FormatError;
+
+/// Result-name suffix of an image URL.
+pub const IMAGE_URL: &str = "IMAGE_URL";
+/// Result-name suffix of an image digest.
+pub const IMAGE_DIGEST: &str = "IMAGE_DIGEST";
+/// Result name listing images (`REPO@sha256:HEX`, comma or newline separated).
+pub const IMAGES: &str = "IMAGES";
+/// Result-name suffix of an artifact URI.
+pub const ARTIFACT_URI: &str = "ARTIFACT_URI";
+/// Result-name suffix of an artifact digest.
+pub const ARTIFACT_DIGEST: &str = "ARTIFACT_DIGEST";
+/// Result-name suffix of structured inputs (`{uri, digest}`).
+pub const ARTIFACT_INPUTS: &str = "ARTIFACT_INPUTS";
+/// Result-name suffix of structured outputs (`{uri, digest, isBuildArtifact?}`).
+pub const ARTIFACT_OUTPUTS: &str = "ARTIFACT_OUTPUTS";
+/// Parameter/result naming the source commit.
+pub const GIT_COMMIT: &str = "CHAINS-GIT_COMMIT";
+/// Parameter/result naming the source repository.
+pub const GIT_URL: &str = "CHAINS-GIT_URL";
+/// Scheme prefixed to image materials.
+pub const OCI_SCHEME: &str = "oci://";
+/// Prefix of git material URIs.
+pub const GIT_SCHEME_PREFIX: &str = "git+";
+
+/// A subject or material: a name/URI and its digests.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Artifact {
+    /// `name` (subjects) or `uri` (materials).
+    pub name: String,
+    /// Algorithm → hex.
+    pub digest: BTreeMap<String, String>,
+}
+
+impl Artifact {
+    fn one(name: impl Into<String>, alg: impl Into<String>, hex: impl Into<String>) -> Self {
+        Self { name: name.into(), digest: BTreeMap::from([(alg.into(), hex.into())]) }
+    }
+}
+
+/// Appends `items` to `list` the way Chains does: an item with the same name as an
+/// entry and one equal digest is merged into that entry (its digests added).
+pub fn append_artifacts(list: &mut Vec<Artifact>, items: impl IntoIterator<Item = Artifact>) {
+    for item in items {
+        let same = list
+            .iter_mut()
+            .find(|a| a.name == item.name && a.digest.iter().any(|(alg, hex)| item.digest.get(alg) == Some(hex)));
+        match same {
+            Some(a) => a.digest.extend(item.digest),
+            None => list.push(item),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Digests and image references
+
+/// Chains' `ParseDigest`: `ALG:HEX` with ALG sha256/sha384/sha512 (lowercase hex of
+/// the right length) or sha1 (40 lowercase hex). Returns `(alg lowercased, hex trimmed)`.
+#[must_use]
+pub fn parse_digest(digest: &str) -> Option<(String, String)> {
+    let mut parts = digest.split(':');
+    let (Some(alg), Some(hex), None) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let alg = alg.trim().to_ascii_lowercase();
+    let hex = hex.trim();
+    let len = match alg.as_str() {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        "sha1" => 40,
+        _ => return None,
+    };
+    (hex.len() == len && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))).then(|| (alg, hex.to_owned()))
+}
+
+/// go-containerregistry's `name.NewDigest(s).Repository.Name()` and hex: the
+/// normalised repository (`ubuntu` → `index.docker.io/library/ubuntu`) and the
+/// sha256 hex, or `None` when `s` is not `REPO[:TAG]@sha256:HEX`.
+#[must_use]
+pub fn parse_oci_digest(s: &str) -> Option<(String, String)> {
+    let mut parts = s.split('@');
+    let (Some(base), Some(dig), None) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let hex = dig.strip_prefix("sha256:")?;
+    if hex.len() != 64 || !hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    // A tag is dropped when `base` parses as REPO:TAG.
+    let base = match tag_repository(base) {
+        Some(repo) => repo,
+        None => base.to_owned(),
+    };
+    Some((repository_name(&base)?, hex.to_owned()))
+}
+
+fn tag_repository(name: &str) -> Option<String> {
+    let parts: Vec<&str> = name.split(':').collect();
+    let mut base = name.to_owned();
+    if parts.len() > 1 {
+        let tag = parts[parts.len() - 1];
+        if !tag.contains('/') {
+            if tag.is_empty()
+                || tag.len() > 128
+                || !tag.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+            {
+                return None;
+            }
+            base = parts[..parts.len() - 1].join(":");
+        }
+    }
+    repository_name(&base)
+}
+
+fn repository_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return None;
+    }
+    let (registry, repo) = match name.split_once('/') {
+        Some((reg, repo)) if reg == "localhost" || reg.contains(['.', ':']) => (reg, repo),
+        _ => ("", name),
+    };
+    let n = repo.chars().count();
+    if !(1..=255).contains(&n)
+        || !repo.bytes().all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'/'))
+    {
+        return None;
+    }
+    // Go checks that `//REGISTRY` parses as a URL whose host is REGISTRY.
+    if !registry.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']' | b'_' | b'~'))
+    {
+        return None;
+    }
+    let registry = match registry {
+        "" | "docker.io" => "index.docker.io",
+        r => r,
+    };
+    let repo = if registry == "index.docker.io" && !repo.contains('/') { format!("library/{repo}") } else { repo.to_owned() };
+    Some(format!("{registry}/{repo}"))
+}
+
+/// Chains' `SPDXGit`: `git+URL.git` (prefix and suffix added when missing).
+#[must_use]
+pub fn spdx_git(url: &str) -> String {
+    let mut url = if url.starts_with(GIT_SCHEME_PREFIX) { url.to_owned() } else { format!("{GIT_SCHEME_PREFIX}{url}") };
+    if !url.ends_with(".git") {
+        url.push_str(".git");
+    }
+    url
+}
+
+// ---------------------------------------------------------------------------------------
+// Results → artifacts
+
+/// Pairs `<marker>URL_SUFFIX` / `<marker>DIGEST_SUFFIX` string results by marker
+/// (values trimmed; empty values ignored). Returns `(uri, digest)` pairs, sorted.
+fn paired(results: &[RunResult], uri_suffix: &str, digest_suffix: &str) -> Vec<(String, String)> {
+    let mut partials: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    for r in results {
+        let value = r.value.as_str().trim();
+        if value.is_empty() {
+            continue;
+        }
+        if let Some(marker) = r.name.strip_suffix(uri_suffix) {
+            partials.entry(marker).or_default().0 = value.to_owned();
+        }
+        if let Some(marker) = r.name.strip_suffix(digest_suffix) {
+            partials.entry(marker).or_default().1 = value.to_owned();
+        }
+    }
+    // Chains: pairs come out in Go map iteration order (random); hallmark sorts by marker.
+    partials.into_values().filter(|(u, d)| !u.is_empty() && !d.is_empty()).collect()
+}
+
+/// `{uri, digest}` of an object result that is a valid structured artifact.
+fn structured(r: &RunResult) -> Option<(&str, &str)> {
+    let obj = r.value.as_object()?;
+    let uri = obj.get("uri").map(String::as_str).unwrap_or_default();
+    let digest = obj.get("digest").map(String::as_str).unwrap_or_default();
+    if uri.is_empty() || digest.is_empty() || parse_digest(digest).is_none() {
+        return None;
+    }
+    Some((uri, digest))
+}
+
+/// Structured `*ARTIFACT_INPUTS` / `*ARTIFACT_OUTPUTS` results: `(uri, digest)`.
+fn structured_targets<'a>(results: &'a [RunResult], suffix: &str) -> Vec<(&'a str, &'a str)> {
+    results.iter().filter(|r| r.name.ends_with(suffix)).filter_map(structured).collect()
+}
+
+/// Whether a result is a build artifact: `*ARTIFACT_OUTPUTS`, an object with
+/// `isBuildArtifact: "true"` and a valid `uri` and `digest`.
+#[must_use]
+pub fn is_build_artifact(r: &RunResult) -> bool {
+    r.name.ends_with(ARTIFACT_OUTPUTS)
+        && r.value.as_object().is_some_and(|o| o.get("isBuildArtifact").is_some_and(|v| v == "true"))
+        && structured(r).is_some()
+}
+
+/// Whether a result carries image type hints (`*IMAGE_URL`, `*IMAGE_DIGEST`, `IMAGES`),
+/// which SLSA v1 byproducts leave out.
+#[must_use]
+pub fn is_oci_image_result(name: &str) -> bool {
+    name.ends_with(IMAGE_URL) || name.ends_with(IMAGE_DIGEST) || name == IMAGES
+}
+
+/// Build artifacts among `results`: `(uri, digest)`.
+fn build_artifacts(results: &[RunResult]) -> Vec<(&str, &str)> {
+    results.iter().filter(|r| is_build_artifact(r)).filter_map(structured).collect()
+}
+
+/// Chains' `ExtractOCIImagesFromResults`: image subjects (normalised repository,
+/// `sha256`), deduplicated by reference.
+fn oci_images(results: &[RunResult]) -> Vec<Artifact> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    let mut push = |reference: &str| {
+        if let Some((repo, hex)) = parse_oci_digest(reference) {
+            if seen.insert(format!("{repo}@sha256:{hex}")) {
+                out.push(Artifact::one(repo, "sha256", hex));
+            }
+        }
+    };
+    for (uri, digest) in paired(results, IMAGE_URL, IMAGE_DIGEST) {
+        push(&format!("{uri}@{digest}"));
+    }
+    for r in results.iter().filter(|r| r.name == IMAGES) {
+        for img in r.value.as_str().split(['\n', ',']) {
+            let img = img.trim();
+            if !img.is_empty() {
+                push(img);
+            }
+        }
+    }
+    for (uri, digest) in build_artifacts(results) {
+        push(&format!("{uri}@{digest}"));
+    }
+    out
+}
+
+/// `ALG:HEX` split as Chains splits it for subjects (the text as written).
+fn split_digest(digest: &str) -> Option<(&str, &str)> {
+    let mut parts = digest.split(':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(alg), Some(hex), None) => Some((alg, hex)),
+        _ => None,
+    }
+}
+
+/// The subjects a run's results name, as the `slsa/v1` format reads them: images
+/// (`*IMAGE_URL`/`*IMAGE_DIGEST`, `IMAGES`, image build artifacts), then
+/// `*ARTIFACT_URI`/`*ARTIFACT_DIGEST` pairs, then structured `*ARTIFACT_OUTPUTS`.
+#[must_use]
+pub fn subjects_from_results(results: &[RunResult]) -> Vec<Artifact> {
+    let mut subjects = Vec::new();
+    append_artifacts(&mut subjects, oci_images(results));
+    let signables = paired(results, ARTIFACT_URI, ARTIFACT_DIGEST)
+        .into_iter()
+        .filter(|(_, d)| parse_digest(d).is_some())
+        .filter_map(|(uri, d)| split_digest(&d).map(|(alg, hex)| Artifact::one(uri.clone(), alg, hex)));
+    append_artifacts(&mut subjects, signables.collect::<Vec<_>>());
+    let outputs = structured_targets(results, ARTIFACT_OUTPUTS)
+        .into_iter()
+        .filter_map(|(uri, d)| split_digest(d).map(|(alg, hex)| Artifact::one(uri, alg, hex)));
+    append_artifacts(&mut subjects, outputs.collect::<Vec<_>>());
+    subjects
+}
+
+/// The subjects of a PipelineRun in the `slsa/v1` format: its own results' subjects,
+/// preceded (with deep inspection) by those of every completed child TaskRun.
+#[must_use]
+pub fn pipeline_subjects(pr: &PipelineRun, children: &[TaskRun], deep_inspection: bool) -> Vec<Artifact> {
+    let own = subjects_from_results(&pr.status.results);
+    if !deep_inspection {
+        return own;
+    }
+    let mut out = Vec::new();
+    for tr in executed_tasks(pr, children) {
+        append_artifacts(&mut out, subjects_from_results(&tr.status.results));
+    }
+    append_artifacts(&mut out, own);
+    out
+}
+
+/// The subjects of the SLSA v1 formats (Chains' `SubjectsFromBuildArtifact`): build
+/// artifacts (any digest algorithm), then images.
+#[must_use]
+pub fn subjects_from_build_artifacts(results: &[RunResult]) -> Vec<Artifact> {
+    let mut subjects = Vec::new();
+    let arts = build_artifacts(results)
+        .into_iter()
+        .filter_map(|(uri, d)| split_digest(d).map(|(alg, hex)| Artifact::one(uri, alg, hex)));
+    append_artifacts(&mut subjects, arts.collect::<Vec<_>>());
+    append_artifacts(&mut subjects, oci_images(results));
+    subjects
+}
+
+// ---------------------------------------------------------------------------------------
+// Materials
+
+/// Structured `*ARTIFACT_INPUTS` results as materials (Chains'
+/// `RetrieveMaterialsFromStructuredResults`: algorithm lowercased, hex trimmed).
+#[must_use]
+pub fn structured_input_materials(results: &[RunResult]) -> Vec<Artifact> {
+    structured_targets(results, ARTIFACT_INPUTS)
+        .into_iter()
+        .filter_map(|(uri, d)| parse_digest(d).map(|(alg, hex)| Artifact::one(uri, alg, hex)))
+        .collect()
+}
+
+fn image_material(image_id: &str, path: impl FnOnce() -> String) -> Result<Artifact, FormatError> {
+    let err = || FormatError::ImageId { path: path(), image_id: image_id.to_owned() };
+    let mut parts = image_id.split('@');
+    let (Some(uri), Some(digest), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(err());
+    };
+    let Some((alg, hex)) = split_digest(digest) else {
+        return Err(err());
+    };
+    let uri = uri.strip_prefix("docker-pullable://").unwrap_or(uri);
+    Ok(Artifact::one(format!("{OCI_SCHEME}{uri}"), alg, hex))
+}
+
+/// The images of a TaskRun's steps, as materials (`oci://REPO`, digest).
+///
+/// # Errors
+///
+/// [`FormatError::ImageId`] when an image ID is not `IMAGE@ALG:HEX` (as in Chains).
+pub fn step_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> {
+    let mut out = Vec::new();
+    for (i, s) in tr.status.steps.iter().enumerate() {
+        let m = image_material(&s.image_id, || format!("TaskRun {} status.steps[{i}].imageID", tr.name()))?;
+        append_artifacts(&mut out, [m]);
+    }
+    Ok(out)
+}
+
+/// The images of a TaskRun's sidecars, as materials.
+///
+/// # Errors
+///
+/// [`FormatError::ImageId`] when an image ID is not `IMAGE@ALG:HEX` (as in Chains).
+pub fn sidecar_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> {
+    let mut out = Vec::new();
+    for (i, s) in tr.status.sidecars.iter().enumerate() {
+        let m = image_material(&s.image_id, || format!("TaskRun {} status.sidecars[{i}].imageID", tr.name()))?;
+        append_artifacts(&mut out, [m]);
+    }
+    Ok(out)
+}
+
+/// Chains' `FromTaskParamsAndResults`: the git source named by `CHAINS-GIT_COMMIT`/
+/// `CHAINS-GIT_URL` (Task defaults, then TaskRun params, then results), then
+/// structured `*ARTIFACT_INPUTS` results.
+#[must_use]
+pub fn task_params_and_results_materials(tr: &TaskRun) -> Vec<Artifact> {
+    let (mut commit, mut url) = (String::new(), String::new());
+    if let Some(ts) = &tr.status.task_spec {
+        for p in &ts.params {
+            let Some(d) = &p.default else { continue };
+            if p.name == GIT_COMMIT {
+                commit = d.as_str().to_owned();
+            } else if p.name == GIT_URL {
+                url = d.as_str().to_owned();
+            }
+        }
+    }
+    for p in &tr.spec.params {
+        if p.name == GIT_COMMIT {
+            commit = p.value.as_str().to_owned();
+        } else if p.name == GIT_URL {
+            url = p.value.as_str().to_owned();
+        }
+    }
+    for r in &tr.status.results {
+        if r.name == GIT_COMMIT {
+            commit = r.value.as_str().to_owned();
+        }
+        if r.name == GIT_URL {
+            url = r.value.as_str().to_owned();
+        }
+    }
+    // Chains turns an empty URL into `git+.git` too, so only the commit decides.
+    let url = spdx_git(&url);
+    let mut mats = Vec::new();
+    if !commit.is_empty() {
+        append_artifacts(&mut mats, [Artifact::one(url, "sha1", commit)]);
+    }
+    append_artifacts(&mut mats, structured_input_materials(&tr.status.results));
+    mats
+}
+
+/// Chains' `FromStepActionsResults`: per step, the git source in its results, then
+/// structured `*ARTIFACT_INPUTS` step results.
+#[must_use]
+pub fn step_actions_results_materials(tr: &TaskRun) -> Vec<Artifact> {
+    let mut mats = Vec::new();
+    for s in &tr.status.steps {
+        let (mut commit, mut url) = ("", "");
+        for r in &s.results {
+            if r.name == GIT_COMMIT {
+                commit = r.value.as_str();
+            } else if r.name == GIT_URL {
+                url = r.value.as_str();
+            }
+        }
+        if !commit.is_empty() {
+            append_artifacts(&mut mats, [Artifact::one(spdx_git(url), "sha1", commit)]);
+        }
+    }
+    let step_results: Vec<RunResult> = tr.step_results().cloned().collect();
+    append_artifacts(&mut mats, structured_input_materials(&step_results));
+    mats
+}
+
+/// Chains' `FromPipelineParamsAndResults`: structured `*ARTIFACT_INPUTS` pipeline
+/// results, (with deep inspection) every completed child's task materials, then the git
+/// source named by the Pipeline defaults, PipelineRun params and results.
+#[must_use]
+pub fn pipeline_params_and_results_materials(pr: &PipelineRun, children: &[TaskRun], deep_inspection: bool) -> Vec<Artifact> {
+    let mut mats = Vec::new();
+    append_artifacts(&mut mats, structured_input_materials(&pr.status.results));
+    let (mut commit, mut url) = (String::new(), String::new());
+    if let Some(ps) = &pr.status.pipeline_spec {
+        if deep_inspection {
+            for tr in executed_tasks(pr, children) {
+                append_artifacts(&mut mats, task_params_and_results_materials(tr));
+            }
+        }
+        for p in &ps.params {
+            let Some(d) = &p.default else { continue };
+            if p.name == GIT_COMMIT {
+                commit = d.as_str().to_owned();
+            } else if p.name == GIT_URL {
+                url = d.as_str().to_owned();
+            }
+        }
+    }
+    for p in &pr.spec.params {
+        if p.name == GIT_COMMIT {
+            commit = p.value.as_str().to_owned();
+        } else if p.name == GIT_URL {
+            url = p.value.as_str().to_owned();
+        }
+    }
+    for r in &pr.status.results {
+        if r.name == GIT_COMMIT {
+            commit = r.value.as_str().to_owned();
+        }
+        if r.name == GIT_URL {
+            url = r.value.as_str().to_owned();
+        }
+    }
+    if !commit.is_empty() && !url.is_empty() {
+        append_artifacts(&mut mats, [Artifact::one(spdx_git(&url), "sha1", commit)]);
+    }
+    mats
+}
+
+// ---------------------------------------------------------------------------------------
+// Children
+
+/// The children in Chains' order: those named in `status.childReferences` in that
+/// order, then the others by name; duplicates (same name) dropped.
+#[must_use]
+pub fn order_children(pr: &PipelineRun, children: &[TaskRun]) -> Vec<TaskRun> {
+    // Chains: children come in the order the controller fetched them (childReferences);
+    // hallmark uses that order and sorts children the PipelineRun does not list by name.
+    let rank: BTreeMap<&str, usize> =
+        pr.status.child_references.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
+    let mut out: Vec<TaskRun> = children.to_vec();
+    out.sort_by(|a, b| {
+        let ka = (rank.get(a.name()).copied().unwrap_or(usize::MAX), a.name());
+        let kb = (rank.get(b.name()).copied().unwrap_or(usize::MAX), b.name());
+        ka.cmp(&kb)
+    });
+    out.dedup_by(|a, b| a.name() == b.name() && !a.name().is_empty());
+    out
+}
+
+/// The children that ran `task` (Chains' `GetTaskRunsFromTask`).
+pub fn task_runs_for<'a>(task: &'a PipelineTask, children: &'a [TaskRun]) -> impl Iterator<Item = &'a TaskRun> {
+    children.iter().filter(move |tr| tr.pipeline_task_name() == Some(task.name.as_str()))
+}
+
+/// The completed children, by pipeline task then finally task (Chains'
+/// `GetExecutedTasks`).
+#[must_use]
+pub fn executed_tasks<'a>(pr: &'a PipelineRun, children: &'a [TaskRun]) -> Vec<&'a TaskRun> {
+    pr.pipeline_tasks()
+        .flat_map(|(_, t)| task_runs_for(t, children))
+        .filter(|tr| tr.status.completion_time.is_some())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tekton::ParamValue;
+
+    fn res(name: &str, value: ParamValue) -> RunResult {
+        RunResult { name: name.into(), type_: None, value }
+    }
+    fn s(v: &str) -> ParamValue {
+        ParamValue::String(v.into())
+    }
+    fn obj(kv: &[(&str, &str)]) -> ParamValue {
+        ParamValue::Object(kv.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+    }
+    const HEX: &str = "827521c857fdcd4374f4da5442fbae2edb01e7fbae285c3ec15673d4c1daecb7";
+
+    #[test]
+    fn oci_names_normalised_like_ggcr() {
+        assert_eq!(parse_oci_digest(&format!("ubuntu@sha256:{HEX}")).map(|r| r.0).as_deref(), Some("index.docker.io/library/ubuntu"));
+        assert_eq!(parse_oci_digest(&format!("gcr.io/a/b:v1@sha256:{HEX}")).map(|r| r.0).as_deref(), Some("gcr.io/a/b"));
+        assert_eq!(parse_oci_digest(&format!("localhost:5000/x@sha256:{HEX}")).map(|r| r.0).as_deref(), Some("localhost:5000/x"));
+        assert!(parse_oci_digest(&format!("Gcr.io/A@sha256:{HEX}")).is_none());
+        assert!(parse_oci_digest("gcr.io/a@sha256:abc").is_none());
+        assert!(parse_oci_digest(&format!("gcr.io/a@sha512:{HEX}")).is_none());
+    }
+
+    #[test]
+    fn type_hints_give_subjects() {
+        let results = vec![
+            res("IMAGE_URL", s("gcr.io/my/image")),
+            res("IMAGE_DIGEST", s(&format!("sha256:{HEX}"))),
+            res("IMAGES", s(&format!("gcr.io/a@sha256:{HEX},\n gcr.io/my/image@sha256:{HEX}"))),
+            res("x-ARTIFACT_URI", s("pkg:npm/x")),
+            res("x-ARTIFACT_DIGEST", s(&format!("sha256:{HEX}"))),
+            res("o-ARTIFACT_OUTPUTS", obj(&[("uri", "gcr.io/out"), ("digest", &format!("sha256:{HEX}"))])),
+            res("bad-ARTIFACT_OUTPUTS", obj(&[("uri", "gcr.io/out2"), ("digest", "sha256:")])),
+        ];
+        let names: Vec<String> = subjects_from_results(&results).into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["gcr.io/my/image", "gcr.io/a", "pkg:npm/x", "gcr.io/out"]);
+    }
+
+    #[test]
+    fn append_merges_on_equal_digest() {
+        let mut list = vec![Artifact::one("a", "sha256", "1")];
+        append_artifacts(&mut list, [Artifact { name: "a".into(), digest: BTreeMap::from([("sha256".into(), "1".into()), ("sha512".into(), "2".into())]) }]);
+        append_artifacts(&mut list, [Artifact::one("a", "sha256", "3")]);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].digest.len(), 2);
+    }
+
+    #[test]
+    fn spdx() {
+        assert_eq!(spdx_git("https://x/y"), "git+https://x/y.git");
+        assert_eq!(spdx_git("git+https://x/y.git"), "git+https://x/y.git");
+        assert_eq!(spdx_git(""), "git+.git");
+    }
+}

@@ -1,0 +1,461 @@
+//! Byte-level helpers that reproduce how Go (Tekton Chains) writes values:
+//! `encoding/json` string escaping, Go `time.Duration` text, RFC 3339 timestamps as
+//! `protojson` prints them, and Tekton's `ParamValue` decoding/encoding rules.
+//!
+//! These matter where Chains embeds Go-encoded bytes in the statement (byproduct
+//! `content`, base64 of `json.Marshal(value)`), so equal input must give equal bytes.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Appends `s` as a JSON string the way Go's `encoding/json` does by default
+/// (HTML-safe escaping of `<`, `>`, `&`, and escaping of U+2028/U+2029).
+pub(crate) fn write_go_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Go's `encoding/json` rendering of an untyped JSON value (maps with sorted keys,
+/// as Go sorts `map[string]T` keys).
+pub(crate) fn write_go_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_go_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_go_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            // serde_json's default map is ordered by key, like Go's map encoding.
+            let sorted: BTreeMap<&String, &Value> = map.iter().collect();
+            out.push('{');
+            for (i, (k, val)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_go_string(out, k);
+                out.push(':');
+                write_go_value(out, val);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A Tekton `ParamValue` (also `ResultValue`) as Go decodes it from JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParamValue {
+    /// `Type: string`.
+    Str(String),
+    /// `Type: array`.
+    Array(Vec<String>),
+    /// `Type: object`.
+    Object(BTreeMap<String, String>),
+}
+
+impl ParamValue {
+    /// Decodes like Tekton's `ParamValue.UnmarshalJSON`: arrays of strings and objects
+    /// of strings keep their shape (`null` members become `""`), anything else becomes
+    /// a string; a JSON string keeps its text, other scalars keep their JSON text.
+    pub(crate) fn from_json(v: &Value) -> Self {
+        match v {
+            Value::String(s) => Self::Str(s.clone()),
+            Value::Null => Self::Str(String::new()),
+            Value::Array(items) => {
+                let strings: Option<Vec<String>> = items.iter().map(string_or_null).collect();
+                match strings {
+                    Some(a) => Self::Array(a),
+                    // Chains: Go keeps the raw input bytes here; we keep the compact text.
+                    None => Self::Str(v.to_string()),
+                }
+            }
+            Value::Object(map) => {
+                let strings: Option<BTreeMap<String, String>> = map
+                    .iter()
+                    .map(|(k, val)| string_or_null(val).map(|s| (k.clone(), s)))
+                    .collect();
+                match strings {
+                    Some(m) => Self::Object(m),
+                    None => Self::Str(v.to_string()),
+                }
+            }
+            Value::Bool(_) | Value::Number(_) => Self::Str(v.to_string()),
+        }
+    }
+
+    /// `json.Marshal(value)` bytes, as Go writes them.
+    pub(crate) fn go_json(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Self::Str(s) => write_go_string(&mut out, s),
+            Self::Array(items) => {
+                out.push('[');
+                for (i, s) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_go_string(&mut out, s);
+                }
+                out.push(']');
+            }
+            Self::Object(map) => {
+                out.push('{');
+                for (i, (k, s)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_go_string(&mut out, k);
+                    out.push(':');
+                    write_go_string(&mut out, s);
+                }
+                out.push('}');
+            }
+        }
+        out
+    }
+
+    /// The value as JSON (what Go's `MarshalJSON` yields, as a tree).
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Self::Str(s) => Value::String(s.clone()),
+            Self::Array(a) => Value::Array(a.iter().cloned().map(Value::String).collect()),
+            Self::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn string_or_null(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+const NS_PER_US: u64 = 1_000;
+const NS_PER_MS: u64 = 1_000_000;
+const NS_PER_S: u64 = 1_000_000_000;
+
+/// Parses Go's `time.ParseDuration` syntax into nanoseconds.
+pub(crate) fn parse_go_duration(text: &str) -> Option<i64> {
+    let (neg, mut rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: u128 = 0;
+    while !rest.is_empty() {
+        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let int_part = &rest[..int_len];
+        rest = &rest[int_len..];
+        let mut frac_part = "";
+        if let Some(after) = rest.strip_prefix('.') {
+            let frac_len = after.bytes().take_while(u8::is_ascii_digit).count();
+            frac_part = &after[..frac_len];
+            rest = &after[frac_len..];
+        }
+        if int_part.is_empty() && frac_part.is_empty() {
+            return None;
+        }
+        let unit_len = rest
+            .char_indices()
+            .find(|(_, c)| c.is_ascii_digit() || *c == '.')
+            .map_or(rest.len(), |(i, _)| i);
+        let unit: u128 = match &rest[..unit_len] {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => u128::from(NS_PER_US),
+            "ms" => u128::from(NS_PER_MS),
+            "s" => u128::from(NS_PER_S),
+            "m" => 60 * u128::from(NS_PER_S),
+            "h" => 3600 * u128::from(NS_PER_S),
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        let int_val: u128 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().ok()?
+        };
+        total = total.checked_add(int_val.checked_mul(unit)?)?;
+        // Fraction: Go scales digit by digit and truncates.
+        let mut scale = unit;
+        let mut frac_ns: u128 = 0;
+        for d in frac_part.bytes() {
+            scale /= 10;
+            if scale == 0 {
+                break;
+            }
+            frac_ns += u128::from(d - b'0') * scale;
+        }
+        total = total.checked_add(frac_ns)?;
+        if total > u128::from(i64::MAX.unsigned_abs()) + u128::from(neg) {
+            return None;
+        }
+    }
+    let total = i128::try_from(total).ok()?;
+    i64::try_from(if neg { -total } else { total }).ok()
+}
+
+/// Go's `time.Duration.String()`.
+pub(crate) fn format_go_duration(nanos: i64) -> String {
+    let neg = nanos < 0;
+    let mut u = nanos.unsigned_abs();
+    let mut out = String::new();
+    if u < NS_PER_S {
+        let (prec, unit) = match u {
+            0 => return "0s".to_owned(),
+            u if u < NS_PER_US => (0, "ns"),
+            u if u < NS_PER_MS => (3, "\u{b5}s"),
+            _ => (6, "ms"),
+        };
+        let (frac, int) = go_frac(u, prec);
+        out.push_str(&int.to_string());
+        out.push_str(&frac);
+        out.push_str(unit);
+    } else {
+        let (frac, secs) = go_frac(u, 9);
+        u = secs;
+        let s = u % 60;
+        u /= 60;
+        if u > 0 {
+            let m = u % 60;
+            u /= 60;
+            if u > 0 {
+                let _ = write!(out, "{u}h");
+            }
+            let _ = write!(out, "{m}m");
+        }
+        let _ = write!(out, "{s}{frac}s");
+    }
+    if neg {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// Splits `v` into the fraction text (".5", or "" when zero) of `prec` digits with
+/// trailing zeros dropped, and the integer part, like Go's `fmtFrac`.
+fn go_frac(v: u64, prec: u32) -> (String, u64) {
+    let div = 10u64.pow(prec);
+    let int = v / div;
+    let frac = v % div;
+    if frac == 0 {
+        return (String::new(), int);
+    }
+    let digits = format!("{frac:0width$}", width = prec as usize);
+    (format!(".{}", digits.trim_end_matches('0')), int)
+}
+
+/// A UTC instant with nanoseconds, parsed from RFC 3339.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timestamp {
+    /// Seconds since the Unix epoch.
+    pub(crate) secs: i64,
+    /// Nanoseconds within the second.
+    pub(crate) nanos: u32,
+}
+
+impl Timestamp {
+    /// Parses RFC 3339 (`2021-03-29T09:50:00Z`, optional fraction, `Z` or `±hh:mm`).
+    pub(crate) fn parse_rfc3339(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        if b.len() < 20 {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            let s = text.get(r)?;
+            if !s.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            s.parse().ok()
+        };
+        let year = num(0..4)?;
+        let month = num(5..7)?;
+        let day = num(8..10)?;
+        let hour = num(11..13)?;
+        let min = num(14..16)?;
+        let sec = num(17..19)?;
+        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 59 {
+            return None;
+        }
+        let mut i = 19;
+        let mut nanos: u32 = 0;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            let digits = &text[start..i];
+            let mut scale = 100_000_000u32;
+            for d in digits.bytes() {
+                nanos += u32::from(d - b'0') * scale;
+                scale /= 10;
+                if scale == 0 {
+                    break;
+                }
+            }
+        }
+        let offset = match text.get(i..)? {
+            "Z" | "z" => 0,
+            tz if tz.len() == 6 && matches!(tz.as_bytes()[0], b'+' | b'-') && tz.as_bytes()[3] == b':' => {
+                let h = num(i + 1..i + 3)?;
+                let m = num(i + 4..i + 6)?;
+                let o = h * 3600 + m * 60;
+                if tz.as_bytes()[0] == b'-' { -o } else { o }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
+        Some(Self { secs, nanos })
+    }
+
+    /// The `google.protobuf.Timestamp` JSON form: UTC, `Z`, and 0, 3, 6 or 9 fraction digits.
+    pub(crate) fn to_protojson(self) -> String {
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let mut out = format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            rem / 3600,
+            (rem % 3600) / 60,
+            rem % 60
+        );
+        if self.nanos != 0 {
+            if self.nanos % 1_000_000 == 0 {
+                let _ = write!(out, ".{:03}", self.nanos / 1_000_000);
+            } else if self.nanos % 1_000 == 0 {
+                let _ = write!(out, ".{:06}", self.nanos / 1_000);
+            } else {
+                let _ = write!(out, ".{:09}", self.nanos);
+            }
+        }
+        out.push('Z');
+        out
+    }
+}
+
+// Howard Hinnant's civil-date algorithms.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn go_string_escapes_like_encoding_json() {
+        let mut s = String::new();
+        write_go_string(&mut s, "a<b>&\"\\\n\u{1}\u{2028}é");
+        assert_eq!(s, r#""a\u003cb\u003e\u0026\"\\\n\u0001\u2028é""#);
+    }
+
+    #[test]
+    fn param_value_rules() {
+        assert_eq!(ParamValue::from_json(&json!("x")).go_json(), r#""x""#);
+        assert_eq!(ParamValue::from_json(&json!(["a", null])).go_json(), r#"["a",""]"#);
+        assert_eq!(
+            ParamValue::from_json(&json!({"uri": "u", "digest": "d"})).go_json(),
+            r#"{"digest":"d","uri":"u"}"#
+        );
+        assert_eq!(ParamValue::from_json(&json!([1, 2])), ParamValue::Str("[1,2]".into()));
+        assert_eq!(ParamValue::from_json(&json!(null)), ParamValue::Str(String::new()));
+    }
+
+    #[test]
+    fn durations_round_trip_like_go() {
+        let cases = [
+            ("1h", "1h0m0s"),
+            ("90s", "1m30s"),
+            ("1.5s", "1.5s"),
+            ("500ms", "500ms"),
+            ("0", "0s"),
+            ("1h30m", "1h30m0s"),
+            ("2us", "2\u{b5}s"),
+            ("-5m", "-5m0s"),
+            ("1.0001ms", "1.0001ms"),
+        ];
+        for (input, want) in cases {
+            let ns = parse_go_duration(input).unwrap_or(i64::MIN);
+            assert_eq!(format_go_duration(ns), want, "{input}");
+        }
+        assert_eq!(parse_go_duration("abc"), None);
+        assert_eq!(parse_go_duration(""), None);
+        assert_eq!(parse_go_duration("1"), None);
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = Timestamp::parse_rfc3339("2021-03-29T09:50:00Z");
+        assert_eq!(t.map(|t| t.secs), Some(1_617_011_400));
+        assert_eq!(t.map(Timestamp::to_protojson).as_deref(), Some("2021-03-29T09:50:00Z"));
+        let t = Timestamp::parse_rfc3339("2021-03-29T11:50:00.5+02:00").map(Timestamp::to_protojson);
+        assert_eq!(t.as_deref(), Some("2021-03-29T09:50:00.500Z"));
+        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+    }
+}

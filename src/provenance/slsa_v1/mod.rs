@@ -1,0 +1,515 @@
+//! Chains' `slsa/v2alpha3` and `slsa/v2alpha4` formats: an in-toto Statement v1 with a
+//! SLSA v1.0 provenance predicate, for TaskRuns and PipelineRuns (Tekton Chains
+//! v0.29.2 parity).
+//!
+//! - `buildDefinition.buildType` comes from the options: `https://tekton.dev/chains/v2/slsa`
+//!   (the default) or `https://tekton.dev/chains/v2/slsa-tekton`, which adds labels and
+//!   annotations to `internalParameters` and each child TaskRun to its `pipelineTask`
+//!   dependency.
+//! - `externalParameters`: the run's spec as Go re-encodes it (`runSpec`), plus
+//!   `buildConfigSource` when the Task/Pipeline came from a remote resolver.
+//! - `internalParameters`: Tekton's feature flags recorded in `status.provenance`.
+//! - `resolvedDependencies`: see [`deps`].
+//! - `runDetails`: `builder.id`, the run's UID and times, and byproducts — the results
+//!   that are not subjects (v2alpha4 also step results and, with deep inspection, the
+//!   child TaskRuns').
+//! - subjects: v2alpha3 reads every type hint (`*IMAGE_URL`/`*IMAGE_DIGEST`, `IMAGES`,
+//!   `*ARTIFACT_URI`/`*ARTIFACT_DIGEST`, `*ARTIFACT_OUTPUTS`); v2alpha4 only images and
+//!   `*ARTIFACT_OUTPUTS` marked `isBuildArtifact: "true"`, including step results.
+//!
+//! Lists Chains orders by Go map iteration are sorted here; each place carries a
+//! `// Chains:` comment.
+
+mod deps;
+mod gojson;
+mod goschema;
+mod hints;
+mod predicate;
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Map, Value};
+
+use self::deps::{Material, ResolveOptions, TaskDescriptor, append_merged};
+use self::hints::{ARTIFACT_OUTPUTS, IMAGE_DIGEST, IMAGE_URL, IMAGES, is_build_artifact};
+use self::predicate::{BuildDefinition, BuildMetadata, Builder, Provenance, ResourceDescriptor, RunDetails};
+use super::statement::{PREDICATE_SLSA_V1, STATEMENT_V1};
+use super::{Format, FormatError, FormatOptions, Statement, Subject};
+use crate::tekton::{ObjectMeta, PipelineRun, Provenance as RunProvenance, RunResult, TaskRun, Timestamp};
+
+/// The `slsa` build type (Chains' default).
+pub const SLSA_BUILD_TYPE: &str = "https://tekton.dev/chains/v2/slsa";
+/// The `slsa-tekton` build type.
+pub const TEKTON_BUILD_TYPE: &str = "https://tekton.dev/chains/v2/slsa-tekton";
+
+const JSON_MEDIA_TYPE: &str = "application/json";
+
+/// Which of Chains' SLSA v1 formats to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// `slsa/v2alpha3`.
+    V2Alpha3,
+    /// `slsa/v2alpha4`.
+    V2Alpha4,
+}
+
+impl TryFrom<Format> for Variant {
+    type Error = FormatError;
+
+    fn try_from(f: Format) -> Result<Self, Self::Error> {
+        match f {
+            Format::SlsaV2Alpha3 => Ok(Self::V2Alpha3),
+            Format::SlsaV2Alpha4 => Ok(Self::V2Alpha4),
+            Format::SlsaV1 => Err(FormatError::Unsupported(format!("{f} is not a SLSA v1 predicate format"))),
+        }
+    }
+}
+
+impl From<Variant> for Format {
+    fn from(v: Variant) -> Self {
+        match v {
+            Variant::V2Alpha3 => Self::SlsaV2Alpha3,
+            Variant::V2Alpha4 => Self::SlsaV2Alpha4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BuildType {
+    Slsa,
+    Tekton,
+}
+
+impl BuildType {
+    fn parse(s: &str) -> Result<Self, FormatError> {
+        match s {
+            "" | SLSA_BUILD_TYPE => Ok(Self::Slsa),
+            TEKTON_BUILD_TYPE => Ok(Self::Tekton),
+            other => Err(FormatError::Unsupported(format!("unsupported buildType {other}"))),
+        }
+    }
+
+    fn uri(self) -> &'static str {
+        match self {
+            Self::Slsa => SLSA_BUILD_TYPE,
+            Self::Tekton => TEKTON_BUILD_TYPE,
+        }
+    }
+}
+
+/// Formats a TaskRun as `slsa/v2alpha3` or `slsa/v2alpha4`.
+///
+/// # Errors
+///
+/// [`FormatError::Unsupported`] for another format or an unknown build type,
+/// [`FormatError::ImageId`] for a step or sidecar image ID that is not
+/// `IMAGE@ALG:HEX`, and [`FormatError::Invalid`] when the spec cannot be encoded
+/// (a parameter without a value) — the cases where Chains fails too.
+pub fn taskrun(tr: &TaskRun, format: Format, opts: &FormatOptions) -> Result<Statement, FormatError> {
+    let variant = Variant::try_from(format)?;
+    let byproducts = match variant {
+        Variant::V2Alpha3 => all_results(&tr.status.results, |n| format!("taskRunResults/{n}")),
+        Variant::V2Alpha4 => task_run_byproducts(tr),
+    };
+    let resolve = ResolveOptions { with_step_actions: variant == Variant::V2Alpha4 };
+    let resolved_dependencies = deps::task_run(tr, resolve)?;
+    let external_parameters = external_parameters(
+        tr.status.provenance.as_ref(),
+        tr.is_remote(),
+        run_spec(&tr.spec.raw, &goschema::TASK_RUN_SPEC, tr.api_version.as_deref())?,
+    );
+    let build_type = BuildType::parse(&opts.build_type)?;
+    let internal_parameters = internal_parameters(tr.status.provenance.as_ref(), &tr.metadata, &tr.raw, build_type);
+    let subjects = match variant {
+        Variant::V2Alpha3 => subjects_from_results(&tr.status.results.iter().collect::<Vec<_>>()),
+        Variant::V2Alpha4 => task_run_build_artifacts(tr),
+    };
+    let build_definition = BuildDefinition {
+        build_type: build_type.uri().to_owned(),
+        external_parameters,
+        internal_parameters,
+        resolved_dependencies,
+    };
+    let metadata = build_metadata(&tr.metadata, tr.status.start_time, tr.status.completion_time);
+    statement(subjects, build_definition, metadata, byproducts, opts)
+}
+
+/// Formats a PipelineRun as `slsa/v2alpha3` or `slsa/v2alpha4`.
+///
+/// `children` are its TaskRuns; each is matched to a pipeline task by its
+/// `tekton.dev/pipelineTask` label, and only completed ones count.
+///
+/// # Errors
+///
+/// As [`taskrun`], for the PipelineRun and its children.
+pub fn pipelinerun(
+    pr: &PipelineRun,
+    children: &[TaskRun],
+    format: Format,
+    opts: &FormatOptions,
+) -> Result<Statement, FormatError> {
+    let variant = Variant::try_from(format)?;
+    let deep = opts.deep_inspection;
+    let executed = deps::executed_tasks(pr, children);
+    let byproducts = match variant {
+        Variant::V2Alpha3 => all_results(&pr.status.results, |n| format!("pipelineRunResults/{n}")),
+        Variant::V2Alpha4 => {
+            let mut b = results_without_build_artifacts(pr.name(), &pr.status.results, "pipelineRunResults");
+            if deep {
+                for tr in &executed {
+                    b.extend(task_run_byproducts(tr));
+                }
+            }
+            b
+        }
+    };
+    let build_type = BuildType::parse(&opts.build_type)?;
+    let descriptor = match build_type {
+        BuildType::Slsa => TaskDescriptor::Slsa,
+        BuildType::Tekton => TaskDescriptor::Tekton,
+    };
+    let resolve = ResolveOptions { with_step_actions: variant == Variant::V2Alpha4 };
+    let resolved_dependencies = deps::pipeline_run(pr, &executed, deep, resolve, descriptor, &task_run_content)?;
+    let external_parameters = external_parameters(
+        pr.status.provenance.as_ref(),
+        pr.is_remote(),
+        run_spec(&pr.spec.raw, &goschema::PIPELINE_RUN_SPEC, pr.api_version.as_deref())?,
+    );
+    let internal_parameters = internal_parameters(pr.status.provenance.as_ref(), &pr.metadata, &pr.raw, build_type);
+    let pr_results: Vec<&RunResult> = pr.status.results.iter().collect();
+    let subjects = match variant {
+        Variant::V2Alpha3 if deep => {
+            let mut s = Vec::new();
+            for tr in &executed {
+                append_merged(&mut s, subjects_from_results(&tr.status.results.iter().collect::<Vec<_>>()));
+            }
+            append_merged(&mut s, subjects_from_results(&pr_results));
+            s
+        }
+        Variant::V2Alpha3 => subjects_from_results(&pr_results),
+        Variant::V2Alpha4 => {
+            let mut s = subjects_from_build_artifacts(&pr_results);
+            if deep {
+                for tr in &executed {
+                    append_merged(&mut s, task_run_build_artifacts(tr));
+                }
+            }
+            s
+        }
+    };
+    let build_definition = BuildDefinition {
+        build_type: build_type.uri().to_owned(),
+        external_parameters,
+        internal_parameters,
+        resolved_dependencies,
+    };
+    let metadata = build_metadata(&pr.metadata, pr.status.start_time, pr.status.completion_time);
+    statement(subjects, build_definition, metadata, byproducts, opts)
+}
+
+fn statement(
+    subjects: Vec<Material>,
+    build_definition: BuildDefinition,
+    metadata: BuildMetadata,
+    byproducts: Vec<ResourceDescriptor>,
+    opts: &FormatOptions,
+) -> Result<Statement, FormatError> {
+    let predicate = Provenance {
+        build_definition,
+        run_details: RunDetails { builder: Builder { id: opts.builder_id.clone() }, metadata, byproducts },
+    };
+    let predicate = serde_json::to_value(&predicate).map_err(|e| FormatError::Invalid(e.to_string()))?;
+    // Chains: subject order follows Go map iteration in places; `Statement::new` sorts.
+    let subjects = subjects.into_iter().map(|m| Subject { name: m.uri, digest: m.digest }).collect();
+    Ok(Statement::new(STATEMENT_V1, subjects, PREDICATE_SLSA_V1, predicate))
+}
+
+/// `runDetails.metadata`: the run's UID and its start and completion times.
+fn build_metadata(meta: &ObjectMeta, start: Option<Timestamp>, end: Option<Timestamp>) -> BuildMetadata {
+    let ts = |t: Option<Timestamp>| {
+        t.and_then(|t| gojson::Timestamp::parse_rfc3339(&t.to_string())).map(gojson::Timestamp::to_protojson)
+    };
+    BuildMetadata {
+        invocation_id: meta.uid.clone().unwrap_or_default(),
+        started_on: ts(start),
+        finished_on: ts(end),
+    }
+}
+
+/// The spec as Chains embeds it: decoded into Tekton's v1 Go types and re-encoded.
+fn run_spec(raw: &Value, ty: &goschema::Ty, api_version: Option<&str>) -> Result<Value, FormatError> {
+    let converted;
+    let raw = if api_version == Some(crate::tekton::V1BETA1) {
+        converted = v1beta1::spec_to_v1(raw);
+        &converted
+    } else {
+        raw
+    };
+    goschema::normalize(Some(raw), ty)
+        .map(|g| g.to_value())
+        .map_err(|e| FormatError::Invalid(format!("spec: {}", e.0)))
+}
+
+/// `externalParameters`: `runSpec`, and `buildConfigSource` for a remote definition.
+fn external_parameters(provenance: Option<&RunProvenance>, remote: bool, run_spec: Value) -> Value {
+    let mut m = Map::new();
+    if remote {
+        if let Some(rs) = provenance.and_then(|p| p.ref_source.as_ref()) {
+            // Chains: `ref` is the first digest in Go map iteration order (random when
+            // there are several); hallmark takes the first algorithm by name.
+            let reference = rs.digest.iter().next().map(|(alg, hex)| format!("{alg}:{hex}")).unwrap_or_default();
+            let mut source = Map::new();
+            source.insert("ref".into(), Value::String(reference));
+            source.insert("repository".into(), Value::String(rs.uri.clone()));
+            source.insert("path".into(), Value::String(rs.entry_point.clone()));
+            m.insert("buildConfigSource".into(), Value::Object(source));
+        }
+    }
+    m.insert("runSpec".into(), run_spec);
+    Value::Object(m)
+}
+
+/// `internalParameters`: the feature flags, and for `slsa-tekton` labels and annotations.
+fn internal_parameters(provenance: Option<&RunProvenance>, meta: &ObjectMeta, raw: &Value, bt: BuildType) -> Value {
+    let mut m = Map::new();
+    if let Some(flags) = provenance.and_then(|p| p.feature_flags.as_ref()) {
+        let flags = goschema::normalize(Some(flags), &goschema::FEATURE_FLAGS).map_or(Value::Null, |g| g.to_value());
+        m.insert("tekton-pipelines-feature-flags".into(), flags);
+    }
+    if bt == BuildType::Tekton {
+        // Go's nil map (absent in the document) encodes as `null`.
+        let present = |key: &str| raw.get("metadata").and_then(|md| md.get(key)).is_some_and(|v| !v.is_null());
+        let map = |entries: &std::collections::BTreeMap<String, String>| {
+            Value::Object(entries.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        };
+        m.insert("labels".into(), if present("labels") { map(&meta.labels) } else { Value::Null });
+        m.insert("annotations".into(), if present("annotations") { map(&meta.annotations) } else { Value::Null });
+    }
+    Value::Object(m)
+}
+
+/// The bytes of `json.Marshal(value)` for a result value.
+fn result_content(r: &RunResult) -> Vec<u8> {
+    gojson::ParamValue::from_json(&r.value.to_json()).go_json().into_bytes()
+}
+
+fn byproduct(name: String, r: &RunResult) -> ResourceDescriptor {
+    ResourceDescriptor {
+        name,
+        content: result_content(r),
+        media_type: JSON_MEDIA_TYPE.to_owned(),
+        ..ResourceDescriptor::default()
+    }
+}
+
+/// v2alpha3 byproducts: every result.
+fn all_results(results: &[RunResult], name: impl Fn(&str) -> String) -> Vec<ResourceDescriptor> {
+    results.iter().map(|r| byproduct(name(&r.name), r)).collect()
+}
+
+/// Chains' `GetResultsWithoutBuildArtifacts`: results that are neither build artifacts
+/// (nor malformed `*ARTIFACT_OUTPUTS`) nor image type hints.
+fn results_without_build_artifacts<'a>(
+    obj_name: &str,
+    results: impl IntoIterator<Item = &'a RunResult>,
+    prefix: &str,
+) -> Vec<ResourceDescriptor> {
+    results
+        .into_iter()
+        .filter(|r| is_build_artifact(r) == Ok(false))
+        .filter(|r| !(r.name.ends_with(IMAGE_URL) || r.name.ends_with(IMAGE_DIGEST) || r.name == IMAGES))
+        .map(|r| byproduct(format!("{prefix}/{obj_name}/{}", r.name), r))
+        .collect()
+}
+
+/// v2alpha4 byproducts of a TaskRun: its results, then its step results.
+fn task_run_byproducts(tr: &TaskRun) -> Vec<ResourceDescriptor> {
+    let mut b = results_without_build_artifacts(tr.name(), &tr.status.results, "taskRunResults");
+    b.extend(results_without_build_artifacts(tr.name(), tr.step_results(), "stepResults"));
+    b
+}
+
+fn subject(name: String, alg: &str, hex: &str) -> Material {
+    Material { uri: name, digest: std::collections::BTreeMap::from([(alg.to_owned(), hex.to_owned())]) }
+}
+
+fn split_digest(d: &str) -> Option<(&str, &str)> {
+    let mut parts = d.split(':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(alg), Some(hex), None) => Some((alg, hex)),
+        _ => None,
+    }
+}
+
+/// v2alpha3 subjects of one run (Chains' `subjectsFromTektonObject`): images, then
+/// `*ARTIFACT_URI`/`*ARTIFACT_DIGEST` pairs, then `*ARTIFACT_OUTPUTS`.
+fn subjects_from_results(results: &[&RunResult]) -> Vec<Material> {
+    let mut subjects = Vec::new();
+    for img in hints::oci_images(results) {
+        append_merged(&mut subjects, [subject(img.repository, "sha256", &img.sha256)]);
+    }
+    for s in hints::signable_targets(results.iter().copied()) {
+        if let Some((alg, hex)) = split_digest(&s.digest) {
+            append_merged(&mut subjects, [subject(s.uri, alg, hex)]);
+        }
+    }
+    for s in hints::structured_targets(results.iter().copied(), ARTIFACT_OUTPUTS) {
+        if let Some((alg, hex)) = split_digest(&s.digest) {
+            append_merged(&mut subjects, [subject(s.uri, alg, hex)]);
+        }
+    }
+    subjects
+}
+
+/// v2alpha4 subjects of a set of results (Chains' `SubjectsFromBuildArtifact`): build
+/// artifacts, then images.
+fn subjects_from_build_artifacts(results: &[&RunResult]) -> Vec<Material> {
+    let mut subjects = Vec::new();
+    for s in hints::build_artifacts(results.iter().copied()) {
+        if let Some((alg, hex)) = split_digest(&s.digest) {
+            append_merged(&mut subjects, [subject(s.uri, alg, hex)]);
+        }
+    }
+    for img in hints::oci_images(results) {
+        append_merged(&mut subjects, [subject(img.repository, "sha256", &img.sha256)]);
+    }
+    subjects
+}
+
+/// v2alpha4 subjects of a TaskRun: each step's results, then the TaskRun's.
+fn task_run_build_artifacts(tr: &TaskRun) -> Vec<Material> {
+    let mut subjects = Vec::new();
+    for step in &tr.status.steps {
+        append_merged(&mut subjects, subjects_from_build_artifacts(&step.results.iter().collect::<Vec<_>>()));
+    }
+    append_merged(&mut subjects, subjects_from_build_artifacts(&tr.status.results.iter().collect::<Vec<_>>()));
+    subjects
+}
+
+/// `json.Marshal(taskRun)`: a child TaskRun as the `slsa-tekton` build type embeds it.
+fn task_run_content(tr: &TaskRun) -> Result<Vec<u8>, FormatError> {
+    let raw = if tr.api_version.as_deref() == Some(crate::tekton::V1BETA1) {
+        v1beta1::task_run_to_v1(&tr.raw)
+    } else {
+        tr.raw.clone()
+    };
+    goschema::normalize(Some(&raw), &goschema::TASK_RUN)
+        .map(|g| g.to_go_json().into_bytes())
+        .map_err(|e| FormatError::Invalid(format!("TaskRun {}: {}", tr.name(), e.0)))
+}
+
+mod v1beta1 {
+    //! The parts of Tekton's v1beta1 → v1 conversion that change a run's spec.
+
+    use serde_json::{Map, Value};
+
+    fn rename(m: &mut Map<String, Value>, from: &str, to: &str) {
+        if let Some(v) = m.remove(from) {
+            m.entry(to.to_owned()).or_insert(v);
+        }
+    }
+
+    fn convert_task_spec(spec: &mut Map<String, Value>) {
+        for key in ["steps", "sidecars"] {
+            if let Some(Value::Array(items)) = spec.get_mut(key) {
+                for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                    rename(item, "resources", "computeResources");
+                }
+            }
+        }
+        if let Some(Value::Object(t)) = spec.get_mut("stepTemplate") {
+            rename(t, "resources", "computeResources");
+        }
+        spec.remove("resources");
+    }
+
+    fn convert_ref(r: &mut Map<String, Value>, default_kind: &str) {
+        let Some(Value::String(bundle)) = r.remove("bundle") else {
+            return;
+        };
+        if bundle.is_empty() || r.get("resolver").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+            return;
+        }
+        let name = r.remove("name").unwrap_or(Value::String(String::new()));
+        let kind = match r.remove("kind") {
+            Some(Value::String(k)) if !k.is_empty() => k.to_lowercase(),
+            _ => default_kind.to_owned(),
+        };
+        let param = |n: &str, v: Value| {
+            let mut p = Map::new();
+            p.insert("name".into(), Value::String(n.to_owned()));
+            p.insert("value".into(), v);
+            Value::Object(p)
+        };
+        r.insert("resolver".into(), Value::String("bundles".into()));
+        r.insert(
+            "params".into(),
+            Value::Array(vec![param("bundle", Value::String(bundle)), param("name", name), param("kind", Value::String(kind))]),
+        );
+    }
+
+    /// A v1beta1 `TaskRunSpec` or `PipelineRunSpec` as its v1 form.
+    pub(super) fn spec_to_v1(raw: &Value) -> Value {
+        let mut spec = raw.as_object().cloned().unwrap_or_default();
+        spec.remove("resources");
+        rename(&mut spec, "stepOverrides", "stepSpecs");
+        rename(&mut spec, "sidecarOverrides", "sidecarSpecs");
+        if let Some(Value::Object(r)) = spec.get_mut("taskRef") {
+            convert_ref(r, "task");
+        }
+        if let Some(Value::Object(r)) = spec.get_mut("pipelineRef") {
+            convert_ref(r, "pipeline");
+        }
+        if let Some(Value::Object(t)) = spec.get_mut("taskSpec") {
+            convert_task_spec(t);
+        }
+        let is_pipeline = spec.contains_key("pipelineRef") || spec.contains_key("pipelineSpec");
+        if is_pipeline {
+            let mut template = Map::new();
+            if let Some(v) = spec.remove("serviceAccountName") {
+                template.insert("serviceAccountName".into(), v);
+            }
+            if let Some(v) = spec.remove("podTemplate") {
+                template.insert("podTemplate".into(), v);
+            }
+            if !template.is_empty() {
+                spec.insert("taskRunTemplate".into(), Value::Object(template));
+            }
+            if let Some(t) = spec.remove("timeout") {
+                let timeouts = spec.entry("timeouts").or_insert_with(|| Value::Object(Map::new()));
+                if let Some(obj) = timeouts.as_object_mut() {
+                    obj.entry("pipeline").or_insert(t);
+                }
+            }
+            if let Some(Value::Array(specs)) = spec.get_mut("taskRunSpecs") {
+                for s in specs.iter_mut().filter_map(Value::as_object_mut) {
+                    rename(s, "taskServiceAccountName", "serviceAccountName");
+                    rename(s, "taskPodTemplate", "podTemplate");
+                    rename(s, "stepOverrides", "stepSpecs");
+                    rename(s, "sidecarOverrides", "sidecarSpecs");
+                }
+            }
+        }
+        Value::Object(spec)
+    }
+
+    /// A v1beta1 TaskRun document as its v1 form (spec and the status fields renamed).
+    pub(super) fn task_run_to_v1(raw: &Value) -> Value {
+        let mut doc = raw.as_object().cloned().unwrap_or_default();
+        doc.insert("apiVersion".into(), Value::String(crate::tekton::V1.to_owned()));
+        if let Some(spec) = doc.get("spec") {
+            let converted = spec_to_v1(spec);
+            doc.insert("spec".into(), converted);
+        }
+        if let Some(Value::Object(status)) = doc.get_mut("status") {
+            rename(status, "taskResults", "results");
+            if let Some(Value::Object(t)) = status.get_mut("taskSpec") {
+                convert_task_spec(t);
+            }
+            if let Some(Value::Object(p)) = status.get_mut("provenance") {
+                rename(p, "configSource", "refSource");
+            }
+        }
+        Value::Object(doc)
+    }
+}

@@ -1,0 +1,426 @@
+//! Chains' Go test expectations for `slsa/v2alpha3` and `slsa/v2alpha4`
+//! (`pkg/chains/formats/slsa/v2alpha{3,4}/...` of Tekton Chains v0.29.2), on the same
+//! fixtures.
+
+use super::*;
+use crate::tekton::{Run, RunKind, parse_runs};
+use base64::Engine as _;
+use serde_json::json;
+
+const D1: &str = "d4b63d3e24d6eef04a6dc0795cf8a73470688803d97c52cffa3c8d4efd3397b6";
+const D2: &str = "4d6dd704ef58cb214dd826519929e92a978a57cdee43693006139c0080fd6fac";
+const D3: &str = "f1a8b8549c179f41e27ff3db0fe1a1793e4b109da46586501a8343637b1d0478";
+const IMG: &str = "827521c857fdcd4374f4da5442fbae2edb01e7fbae285c3ec15673d4c1daecb7";
+const MY_IMAGE: &str = "d31cc8328054de2bd93735f9cbf0ccfb6e0ee8f4c4225da7d8f8cb3900eaf466";
+const UID: &str = "abhhf-12354-asjsdbjs23-3435353n";
+
+fn load(dir: &str, file: &str, kind: RunKind) -> Run {
+    let path = crate::test_support::shared_dir().join("chains/formats").join(dir).join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut runs = parse_runs(&bytes, Some(kind)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    runs.remove(0)
+}
+
+fn task_run(dir: &str, file: &str) -> TaskRun {
+    match load(dir, file, RunKind::TaskRun) {
+        Run::TaskRun(tr) => tr,
+        Run::PipelineRun(_) => panic!("{file} is not a TaskRun"),
+    }
+}
+
+fn pipeline_run(dir: &str, file: &str) -> PipelineRun {
+    match load(dir, file, RunKind::PipelineRun) {
+        Run::PipelineRun(pr) => pr,
+        Run::TaskRun(_) => panic!("{file} is not a PipelineRun"),
+    }
+}
+
+fn opts(builder: &str, deep: bool) -> FormatOptions {
+    FormatOptions { builder_id: builder.into(), build_type: SLSA_BUILD_TYPE.into(), deep_inspection: deep }
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn bp(name: &str, content: &str) -> Value {
+    json!({"name": name, "content": b64(content), "mediaType": "application/json"})
+}
+
+fn rd(name: &str, uri: &str, alg: &str, hex: &str) -> Value {
+    let mut v = json!({"uri": uri, "digest": {alg: hex}});
+    if !name.is_empty() {
+        v["name"] = json!(name);
+    }
+    v
+}
+
+fn subj(name: &str, hex: &str) -> Value {
+    json!({"name": name, "digest": {"sha256": hex}})
+}
+
+fn stmt_tr(tr: &TaskRun, f: Format, o: &FormatOptions) -> Value {
+    taskrun(tr, f, o).map(|s| s.to_value()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn stmt_pr(pr: &PipelineRun, children: &[TaskRun], f: Format, o: &FormatOptions) -> Value {
+    pipelinerun(pr, children, f, o).map(|s| s.to_value()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn sorted_subjects(mut v: Vec<Value>) -> Value {
+    v.sort_by_key(|s| (s["name"].as_str().map(str::to_owned), s["digest"].to_string()));
+    Value::Array(v)
+}
+
+fn task_run1_run_spec() -> Value {
+    json!({
+        "params": [
+            {"name": "IMAGE", "value": "test.io/test/image"},
+            {"name": "CHAINS-GIT_COMMIT", "value": "taskrun"},
+            {"name": "CHAINS-GIT_URL", "value": "https://git.test.com"}
+        ],
+        "serviceAccountName": "default",
+        "taskRef": {"name": "build", "kind": "Task"}
+    })
+}
+
+fn task_run1_deps() -> Value {
+    json!([
+        rd("task", "git+https://github.com/test", "sha1", "ab123"),
+        rd("", "oci://gcr.io/test1/test1", "sha256", D1),
+        rd("", "oci://gcr.io/test2/test2", "sha256", D2),
+        rd("", "oci://gcr.io/test3/test3", "sha256", D3),
+        rd("inputs/result", "git+https://git.test.com.git", "sha1", "taskrun"),
+    ])
+}
+
+fn times() -> Value {
+    json!({"invocationId": UID, "startedOn": "2021-03-29T09:50:00Z", "finishedOn": "2021-03-29T09:50:15Z"})
+}
+
+#[test]
+fn v2alpha4_taskrun1() {
+    let tr = task_run("slsa-v2alpha4", "taskrun1.json");
+    let got = stmt_tr(&tr, Format::SlsaV2Alpha4, &opts("test_builder-1", false));
+    let want = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "subject": sorted_subjects(vec![subj("gcr.io/my/image/fromstep3", IMG), subj("gcr.io/my/image", MY_IMAGE)]),
+        "predicate": {
+            "buildDefinition": {
+                "buildType": SLSA_BUILD_TYPE,
+                "externalParameters": {"runSpec": task_run1_run_spec()},
+                "internalParameters": {"tekton-pipelines-feature-flags": {
+                    "enableAPIFields": "beta", "resultExtractionMethod": "termination-message"}},
+                "resolvedDependencies": task_run1_deps(),
+            },
+            "runDetails": {
+                "builder": {"id": "test_builder-1"},
+                "metadata": times(),
+                "byproducts": [
+                    bp("stepResults/taskrun-build/step1_result1", r#""result-value""#),
+                    bp(
+                        "stepResults/taskrun-build/step1_result1-ARTIFACT_OUTPUTS",
+                        &format!(r#"{{"digest":"sha256:{IMG}","uri":"gcr.io/my/image/fromstep2"}}"#),
+                    ),
+                ],
+            },
+        },
+    });
+    assert_eq!(got, want);
+}
+
+#[test]
+fn v2alpha4_taskrun2() {
+    let tr = task_run("slsa-v2alpha4", "taskrun2.json");
+    let got = stmt_tr(&tr, Format::SlsaV2Alpha4, &opts("test_builder-2", false));
+    assert!(got.get("subject").is_none(), "{got}");
+    let p = &got["predicate"];
+    assert_eq!(p["buildDefinition"]["internalParameters"], json!({}));
+    assert_eq!(
+        p["buildDefinition"]["resolvedDependencies"],
+        json!([
+            rd("task", "git+https://github.com/catalog", "sha1", "x123"),
+            rd("", "oci://gcr.io/test1/test1", "sha256", D1),
+            rd("inputs/result", "https://github.com/tektoncd/pipeline", "sha1", "7f2f46e1b97df36b2b82d1b1d87c81b8b3d21601"),
+            rd("inputs/result", "git+https://git.test.com.git", "sha1", "sha:taskdefault"),
+        ])
+    );
+    assert_eq!(
+        p["runDetails"]["byproducts"],
+        json!([
+            bp("taskRunResults/git-clone/some-uri_DIGEST", &format!(r#""sha256:{D1}""#)),
+            bp("taskRunResults/git-clone/some-uri", r#""pkg:deb/debian/curl@7.50.3-1""#),
+            bp(
+                "stepResults/git-clone/step1_result1-ARTIFACT_INPUTS",
+                r#"{"digest":"sha1:7f2f46e1b97df36b2b82d1b1d87c81b8b3d21601","uri":"https://github.com/tektoncd/pipeline"}"#
+            ),
+        ])
+    );
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"]["runSpec"],
+        json!({
+            "params": [{"name": "url", "value": "https://git.test.com"}, {"name": "revision", "value": ""}],
+            "serviceAccountName": "default",
+            "taskRef": {"name": "git-clone", "kind": "Task"}
+        })
+    );
+}
+
+#[test]
+fn v2alpha4_multiple_subjects() {
+    let tr = task_run("slsa-v2alpha4", "taskrun-multiple-subjects.json");
+    let got = stmt_tr(&tr, Format::SlsaV2Alpha4, &opts("test_builder-multiple", false));
+    assert_eq!(
+        got["subject"],
+        sorted_subjects(vec![
+            subj("gcr.io/foo/bar", D1),
+            subj("gcr.io/myimage2", "9f036c6170dd7aba07e45cf2fe414c7ca792e5ede3bc3a78609e3aab4fa2ff2d"),
+            subj("gcr.io/myimage1", "db546e77d11cf34199d965d28b1107f98bcbb7630182b7d847cc31d5d21b47b0"),
+            subj("gcr.io/myimage3", "8d14f5ded713f263742d371279586b264bde42ee8de97b808d1f5e205f376ade"),
+        ])
+    );
+    let p = &got["predicate"];
+    assert_eq!(p["runDetails"], json!({"builder": {"id": "test_builder-multiple"}, "metadata": {}}));
+    assert_eq!(p["buildDefinition"]["resolvedDependencies"], json!([rd("", "oci://gcr.io/test1/test1", "sha256", D1)]));
+    // `params: []` is dropped by Go's omitempty.
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"]["runSpec"],
+        json!({"serviceAccountName": "default", "taskRef": {"name": "test-task", "kind": "Task"}})
+    );
+}
+
+fn pipeline_deps_common() -> Vec<Value> {
+    vec![
+        rd("pipeline", "git+https://github.com/test", "sha1", "28b123"),
+        rd("pipelineTask", "git+https://github.com/catalog", "sha1", "x123"),
+        rd("", "oci://gcr.io/test1/test1", "sha256", D1),
+        rd("pipelineTask", "git+https://github.com/test", "sha1", "ab123"),
+        rd("", "oci://gcr.io/test2/test2", "sha256", D2),
+        rd("", "oci://gcr.io/test3/test3", "sha256", D3),
+    ]
+}
+
+fn pr_byproducts_v4() -> Vec<Value> {
+    vec![
+        bp("pipelineRunResults/pipelinerun-build/CHAINS-GIT_COMMIT", r#""abcd""#),
+        bp("pipelineRunResults/pipelinerun-build/CHAINS-GIT_URL", r#""https://git.test.com""#),
+        bp(
+            "pipelineRunResults/pipelinerun-build/img-ARTIFACT_INPUTS",
+            &format!(r#"{{"digest":"sha256:{IMG}","uri":"abc"}}"#),
+        ),
+        bp("pipelineRunResults/pipelinerun-build/img_no_uri-ARTIFACT_OUTPUTS", &format!(r#"{{"digest":"sha256:{IMG}"}}"#)),
+    ]
+}
+
+fn sorted_deps(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v.as_array().map(|a| a.iter().map(Value::to_string).collect()).unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn v2alpha4_pipelinerun_without_deep_inspection() {
+    let pr = pipeline_run("slsa-v2alpha4", "pipelinerun1.json");
+    let children = [task_run("slsa-v2alpha4", "taskrun1.json"), task_run("slsa-v2alpha4", "taskrun2.json")];
+    let got = stmt_pr(&pr, &children, Format::SlsaV2Alpha4, &opts("test_builder-1", false));
+    assert_eq!(
+        got["subject"],
+        sorted_subjects(vec![
+            subj("abc", IMG),
+            subj("test.io/test/image", IMG),
+            subj("index.docker.io/library/abc", IMG),
+        ])
+    );
+    let mut deps = pipeline_deps_common();
+    deps.push(rd("inputs/result", "abc", "sha256", IMG));
+    deps.push(rd("inputs/result", "git+https://git.test.com.git", "sha1", "abcd"));
+    let p = &got["predicate"];
+    assert_eq!(p["buildDefinition"]["resolvedDependencies"], Value::Array(deps));
+    assert_eq!(p["runDetails"]["byproducts"], Value::Array(pr_byproducts_v4()));
+    assert_eq!(p["runDetails"]["metadata"], times());
+    assert_eq!(p["buildDefinition"]["internalParameters"], json!({}));
+    assert_eq!(
+        p["buildDefinition"]["externalParameters"],
+        json!({"runSpec": {
+            "params": [{"name": "IMAGE", "value": "test.io/test/image"}],
+            "pipelineRef": {"name": "test-pipeline"},
+            "taskRunTemplate": {"serviceAccountName": "pipeline"}
+        }})
+    );
+}
+
+#[test]
+fn v2alpha4_pipelinerun_with_deep_inspection() {
+    let pr = pipeline_run("slsa-v2alpha4", "pipelinerun1.json");
+    let children = [task_run("slsa-v2alpha4", "taskrun1.json"), task_run("slsa-v2alpha4", "taskrun2.json")];
+    let got = stmt_pr(&pr, &children, Format::SlsaV2Alpha4, &opts("test_builder-1", true));
+    assert_eq!(
+        got["subject"],
+        sorted_subjects(vec![
+            subj("abc", IMG),
+            subj("test.io/test/image", IMG),
+            subj("index.docker.io/library/abc", IMG),
+            subj("gcr.io/my/image/fromstep3", IMG),
+            subj("gcr.io/my/image", MY_IMAGE),
+        ])
+    );
+    let mut deps = pipeline_deps_common();
+    deps.extend([
+        rd("inputs/result", "https://github.com/tektoncd/pipeline", "sha1", "7f2f46e1b97df36b2b82d1b1d87c81b8b3d21601"),
+        rd("inputs/result", "abc", "sha256", IMG),
+        rd("inputs/result", "git+https://git.test.com.git", "sha1", "sha:taskdefault"),
+        rd("inputs/result", "git+https://git.test.com.git", "sha1", "taskrun"),
+        rd("inputs/result", "git+https://git.test.com.git", "sha1", "abcd"),
+    ]);
+    let p = &got["predicate"];
+    // Chains' test compares these lists sorted.
+    assert_eq!(sorted_deps(&p["buildDefinition"]["resolvedDependencies"]), sorted_deps(&Value::Array(deps)));
+    let mut byproducts = pr_byproducts_v4();
+    byproducts.extend([
+        bp("taskRunResults/git-clone/some-uri_DIGEST", &format!(r#""sha256:{D1}""#)),
+        bp("taskRunResults/git-clone/some-uri", r#""pkg:deb/debian/curl@7.50.3-1""#),
+        bp(
+            "stepResults/git-clone/step1_result1-ARTIFACT_INPUTS",
+            r#"{"digest":"sha1:7f2f46e1b97df36b2b82d1b1d87c81b8b3d21601","uri":"https://github.com/tektoncd/pipeline"}"#,
+        ),
+        bp("stepResults/taskrun-build/step1_result1", r#""result-value""#),
+        bp(
+            "stepResults/taskrun-build/step1_result1-ARTIFACT_OUTPUTS",
+            &format!(r#"{{"digest":"sha256:{IMG}","uri":"gcr.io/my/image/fromstep2"}}"#),
+        ),
+    ]);
+    assert_eq!(sorted_deps(&p["runDetails"]["byproducts"]), sorted_deps(&Value::Array(byproducts)));
+}
+
+#[test]
+fn v2alpha3_taskrun1() {
+    let tr = task_run("slsa-v2alpha3", "taskrun1.json");
+    let got = stmt_tr(&tr, Format::SlsaV2Alpha3, &opts("test_builder-1", false));
+    assert_eq!(got["subject"], json!([subj("gcr.io/my/image", IMG)]));
+    let p = &got["predicate"];
+    assert_eq!(p["buildDefinition"]["resolvedDependencies"], task_run1_deps());
+    assert_eq!(
+        p["buildDefinition"]["internalParameters"],
+        json!({"tekton-pipelines-feature-flags": {"enableAPIFields": "beta", "resultExtractionMethod": "termination-message"}})
+    );
+    assert_eq!(p["buildDefinition"]["externalParameters"], json!({"runSpec": task_run1_run_spec()}));
+    assert_eq!(
+        p["runDetails"],
+        json!({
+            "builder": {"id": "test_builder-1"},
+            "metadata": times(),
+            "byproducts": [
+                bp("taskRunResults/IMAGE_DIGEST", &format!(r#""sha256:{IMG}""#)),
+                bp("taskRunResults/IMAGE_URL", r#""gcr.io/my/image""#),
+            ],
+        })
+    );
+}
+
+#[test]
+fn v2alpha3_pipelinerun() {
+    let pr = pipeline_run("slsa-v2alpha3", "pipelinerun1.json");
+    let children = [task_run("slsa-v2alpha3", "taskrun1.json"), task_run("slsa-v2alpha3", "taskrun2.json")];
+    let got = stmt_pr(&pr, &children, Format::SlsaV2Alpha3, &opts("test_builder-1", false));
+    assert_eq!(got["subject"], json!([subj("test.io/test/image", IMG)]));
+    let mut deps = pipeline_deps_common();
+    deps.push(rd("inputs/result", "abc", "sha256", IMG));
+    deps.push(rd("inputs/result", "git+https://git.test.com.git", "sha1", "abcd"));
+    let p = &got["predicate"];
+    assert_eq!(p["buildDefinition"]["resolvedDependencies"], Value::Array(deps));
+    assert_eq!(
+        p["runDetails"]["byproducts"],
+        json!([
+            bp("pipelineRunResults/CHAINS-GIT_COMMIT", r#""abcd""#),
+            bp("pipelineRunResults/CHAINS-GIT_URL", r#""https://git.test.com""#),
+            bp("pipelineRunResults/IMAGE_URL", r#""test.io/test/image""#),
+            bp("pipelineRunResults/IMAGE_DIGEST", &format!(r#""sha256:{IMG}""#)),
+            bp("pipelineRunResults/img-ARTIFACT_INPUTS", &format!(r#"{{"digest":"sha256:{IMG}","uri":"abc"}}"#)),
+            bp("pipelineRunResults/img2-ARTIFACT_OUTPUTS", r#"{"digest":"sha256:","uri":"def"}"#),
+            bp("pipelineRunResults/img_no_uri-ARTIFACT_OUTPUTS", &format!(r#"{{"digest":"sha256:{IMG}"}}"#)),
+        ])
+    );
+}
+
+#[test]
+fn remote_resolvers_give_build_config_source() {
+    let tr = task_run("slsa-v2alpha3", "taskrun-remote-resolver.json");
+    let got = stmt_tr(&tr, Format::SlsaV2Alpha3, &FormatOptions::default());
+    assert_eq!(
+        got["predicate"]["buildDefinition"]["externalParameters"],
+        json!({
+            "buildConfigSource": {
+                "ref": "sha1:4df486f198c3c2616ab129186fb30a74f580b5a1",
+                "repository": "git+https://github.com/tektoncd/catalog.git",
+                "path": "task/gcloud/0.3/gcloud.yaml"
+            },
+            "runSpec": {
+                "params": [{"name": "ARGS", "value": ["help"]}],
+                "serviceAccountName": "default",
+                "taskRef": {"kind": "Task", "resolver": "git", "params": [
+                    {"name": "url", "value": "https://github.com/tektoncd/catalog.git"},
+                    {"name": "revision", "value": "main"},
+                    {"name": "pathInRepo", "value": "task/gcloud/0.3/gcloud.yaml"}
+                ]}
+            }
+        })
+    );
+    let pr = pipeline_run("slsa-v2alpha3", "pipelinerun-remote-resolver.json");
+    let got = stmt_pr(&pr, &[], Format::SlsaV2Alpha4, &FormatOptions::default());
+    assert_eq!(
+        got["predicate"]["buildDefinition"]["externalParameters"]["buildConfigSource"],
+        json!({
+            "path": "pipeline/build-push-gke-deploy/0.1/build-push-gke-deploy.yaml",
+            "ref": "sha1:4df486f198c3c2616ab129186fb30a74f580b5a1",
+            "repository": "git+https://github.com/tektoncd/catalog"
+        })
+    );
+}
+
+#[test]
+fn slsa_tekton_build_type() {
+    let mut o = FormatOptions::default();
+    o.build_type = TEKTON_BUILD_TYPE.into();
+    let tr = task_run("slsa-v2alpha4", "taskrun1.json");
+    let got = stmt_tr(&tr, Format::SlsaV2Alpha4, &o);
+    let bd = &got["predicate"]["buildDefinition"];
+    assert_eq!(bd["buildType"], json!(TEKTON_BUILD_TYPE));
+    assert_eq!(bd["internalParameters"]["labels"], json!({"tekton.dev/pipelineTask": "build"}));
+    assert_eq!(bd["internalParameters"]["annotations"], Value::Null);
+
+    let pr = pipeline_run("slsa-v2alpha3", "pipelinerun1.json");
+    let children = [task_run("slsa-v2alpha3", "taskrun1.json")];
+    let got = stmt_pr(&pr, &children, Format::SlsaV2Alpha3, &o);
+    let deps = &got["predicate"]["buildDefinition"]["resolvedDependencies"];
+    let task = &deps[1];
+    assert_eq!(task["name"], json!("pipelineTask"));
+    assert_eq!(task["uri"], json!("git+https://github.com/test"));
+    let content = task["content"].as_str().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD.decode(content).unwrap_or_default();
+    let text = String::from_utf8(bytes).unwrap_or_default();
+    assert!(text.starts_with(r#"{"metadata":{"name":"taskrun-build","uid":"#), "{text}");
+    assert!(text.contains(r#""creationTimestamp":null"#), "{text}");
+    assert!(text.contains(r#""podName":"test-pod-name""#), "{text}");
+
+    o.build_type = "bad-buildType".into();
+    assert!(matches!(taskrun(&tr, Format::SlsaV2Alpha4, &o), Err(FormatError::Unsupported(_))));
+}
+
+#[test]
+fn bad_image_ids_fail_like_chains() {
+    let mut tr = task_run("slsa-v2alpha4", "taskrun1.json");
+    if let Some(step) = tr.status.steps.first_mut() {
+        step.image_id = "gcr.io/test1/test1".into();
+    }
+    assert!(matches!(
+        taskrun(&tr, Format::SlsaV2Alpha4, &FormatOptions::default()),
+        Err(FormatError::ImageId { .. })
+    ));
+}
+
+#[test]
+fn slsa_v1_is_not_this_module() {
+    let tr = task_run("slsa-v2alpha4", "taskrun1.json");
+    assert!(taskrun(&tr, Format::SlsaV1, &FormatOptions::default()).is_err());
+}
