@@ -38,7 +38,7 @@ fn inputs() -> Vec<(String, PathBuf, RunKind, Format)> {
 
 fn bench(c: &mut Criterion) {
     let key = shared_dir().join("chains/keys/x509.pem");
-    let signer = signing::load_signer(&key.to_string_lossy()).unwrap_or_else(|e| panic!("{e}"));
+    let signer = signing::LocalSigner::from_file(&key, None).unwrap_or_else(|e| panic!("{e}"));
     let opts = FormatOptions::default();
     let mut group = c.benchmark_group("format_sign");
     for (id, path, kind, f) in inputs() {
@@ -50,8 +50,8 @@ fn bench(c: &mut Criterion) {
                 let statement = format(black_box(run), &[], f, &opts).unwrap_or_else(|e| panic!("{e}"));
                 let payload = statement.to_json();
                 signing::sign_envelope(
-                    signer.as_ref(),
-                    hallmark::dsse::PAYLOAD_TYPE_IN_TOTO,
+                    &signer,
+                    hallmark::dsse::IN_TOTO_PAYLOAD_TYPE,
                     &payload,
                 )
                 .unwrap_or_else(|e| panic!("{e}"))
@@ -62,8 +62,8 @@ fn bench(c: &mut Criterion) {
                 let runs = parse_runs(black_box(&bytes), Some(kind)).unwrap_or_else(|e| panic!("{e}"));
                 let statement = format(&runs[0], &[], f, &opts).unwrap_or_else(|e| panic!("{e}"));
                 signing::sign_envelope(
-                    signer.as_ref(),
-                    hallmark::dsse::PAYLOAD_TYPE_IN_TOTO,
+                    &signer,
+                    hallmark::dsse::IN_TOTO_PAYLOAD_TYPE,
                     &statement.to_json(),
                 )
                 .unwrap_or_else(|e| panic!("{e}"))

@@ -13,9 +13,8 @@
 //! - [`cli`]: one file per subcommand: flags → config model → library calls.
 
 pub mod bundle;
-// TEMP(lead): enabled once provenance/signing land.
-// pub mod cli;
-// pub mod config;
+pub mod cli;
+pub mod config;
 pub mod dsse;
 pub mod provenance;
 pub mod signing;

@@ -42,8 +42,18 @@ pub enum BundleError {
     Content,
     /// The verification material holds more than one of publicKey,
     /// x509CertificateChain and certificate.
-    #[error("bundle verification material must have exactly one of publicKey, x509CertificateChain and certificate")]
+    #[error(
+        "bundle verification material must have exactly one of publicKey, x509CertificateChain and certificate"
+    )]
     KeyMaterial,
+}
+
+impl BundleError {
+    /// Whether retrying may help: never, the input is malformed.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        false
+    }
 }
 
 /// The bundle format version.
@@ -79,13 +89,25 @@ pub struct Bundle {
     #[serde(default, alias = "media_type")]
     pub media_type: String,
     /// Keys/certificates, transparency log entries and timestamps.
-    #[serde(alias = "verification_material")]
+    #[serde(
+        default,
+        alias = "verification_material",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub verification_material: Option<VerificationMaterial>,
     /// A signature over a message digest (cosign `sign-blob`).
-    #[serde(default, alias = "message_signature", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "message_signature",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub message_signature: Option<MessageSignature>,
     /// A DSSE envelope (attestations).
-    #[serde(default, alias = "dsse_envelope", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "dsse_envelope",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dsse_envelope: Option<Envelope>,
 }
 
@@ -109,7 +131,10 @@ impl Bundle {
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
         let b: Self = serde_json::from_slice(bytes).map_err(BundleError::Json)?;
         b.version()?;
-        let vm = b.verification_material.as_ref().ok_or(BundleError::Missing("verificationMaterial"))?;
+        let vm = b
+            .verification_material
+            .as_ref()
+            .ok_or(BundleError::Missing("verificationMaterial"))?;
         let kinds = usize::from(vm.public_key.is_some())
             + usize::from(vm.x509_certificate_chain.is_some())
             + usize::from(vm.certificate.is_some());
@@ -117,7 +142,9 @@ impl Bundle {
             return Err(BundleError::KeyMaterial);
         }
         if kinds == 0 {
-            return Err(BundleError::Missing("key material (publicKey, x509CertificateChain or certificate)"));
+            return Err(BundleError::Missing(
+                "key material (publicKey, x509CertificateChain or certificate)",
+            ));
         }
         b.content()?;
         Ok(b)
@@ -158,7 +185,9 @@ impl Bundle {
     ///
     /// [`BundleError::Missing`] when absent.
     pub fn material(&self) -> Result<&VerificationMaterial, BundleError> {
-        self.verification_material.as_ref().ok_or(BundleError::Missing("verificationMaterial"))
+        self.verification_material
+            .as_ref()
+            .ok_or(BundleError::Missing("verificationMaterial"))
     }
 }
 
@@ -170,16 +199,29 @@ pub struct VerificationMaterial {
     #[serde(default, alias = "public_key", skip_serializing_if = "Option::is_none")]
     pub public_key: Option<PublicKeyIdentifier>,
     /// A certificate chain, leaf first (v0.1/v0.2).
-    #[serde(default, alias = "x509_certificate_chain", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "x509_certificate_chain",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub x509_certificate_chain: Option<X509CertificateChain>,
     /// The leaf certificate (v0.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<X509Certificate>,
     /// Transparency log entries.
-    #[serde(default, alias = "tlog_entries", deserialize_with = "protojson::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "tlog_entries",
+        deserialize_with = "protojson::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tlog_entries: Vec<TransparencyLogEntry>,
     /// RFC 3161 signed timestamps.
-    #[serde(default, alias = "timestamp_verification_data", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "timestamp_verification_data",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timestamp_verification_data: Option<TimestampVerificationData>,
 }
 
@@ -225,10 +267,18 @@ pub struct TransparencyLogEntry {
     #[serde(default, alias = "integrated_time", with = "protojson::int64")]
     pub integrated_time: i64,
     /// Signed entry timestamp (v0.1 bundles).
-    #[serde(default, alias = "inclusion_promise", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "inclusion_promise",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inclusion_promise: Option<InclusionPromise>,
     /// Merkle inclusion proof with checkpoint (v0.2+).
-    #[serde(default, alias = "inclusion_proof", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "inclusion_proof",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inclusion_proof: Option<InclusionProof>,
     /// The canonical entry body the log hashed.
     #[serde(default, alias = "canonicalized_body", with = "protojson::bytes")]
@@ -298,7 +348,12 @@ pub struct Checkpoint {
 #[serde(rename_all = "camelCase")]
 pub struct TimestampVerificationData {
     /// RFC 3161 timestamps over the signature.
-    #[serde(default, alias = "rfc3161_timestamps", deserialize_with = "protojson::null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "rfc3161_timestamps",
+        deserialize_with = "protojson::null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub rfc3161_timestamps: Vec<Rfc3161SignedTimestamp>,
 }
 
@@ -316,7 +371,11 @@ pub struct Rfc3161SignedTimestamp {
 #[serde(rename_all = "camelCase")]
 pub struct MessageSignature {
     /// The artifact digest (optional in the spec, always written by cosign).
-    #[serde(default, alias = "message_digest", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "message_digest",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub message_digest: Option<HashOutput>,
     /// The signature bytes (ASN.1 DER for ECDSA).
     #[serde(default, with = "protojson::bytes")]
@@ -407,8 +466,8 @@ impl<'de> Deserialize<'de> for HashAlgorithm {
 /// serde helpers for protojson scalars.
 mod protojson {
     use base64::Engine as _;
-    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
     use base64::engine::DecodePaddingMode;
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
     use serde::{Deserialize, Deserializer, Serializer};
 
     const LENIENT: GeneralPurposeConfig =
@@ -417,7 +476,11 @@ mod protojson {
     const URL_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
 
     pub(super) fn decode(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
-        if s.contains(['-', '_']) { URL_LENIENT.decode(s) } else { STD_LENIENT.decode(s) }
+        if s.contains(['-', '_']) {
+            URL_LENIENT.decode(s)
+        } else {
+            STD_LENIENT.decode(s)
+        }
     }
 
     pub(super) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -431,11 +494,16 @@ mod protojson {
     pub(super) mod bytes {
         use super::*;
 
-        pub(in super::super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        pub(in super::super) fn serialize<S: Serializer>(
+            v: &[u8],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             s.serialize_str(&STANDARD.encode(v))
         }
 
-        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<u8>, D::Error> {
             let s = Option::<String>::deserialize(d)?.unwrap_or_default();
             decode(&s).map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
         }
@@ -445,7 +513,10 @@ mod protojson {
         use super::*;
         use serde::ser::SerializeSeq as _;
 
-        pub(in super::super) fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
+        pub(in super::super) fn serialize<S: Serializer>(
+            v: &[Vec<u8>],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             let mut seq = s.serialize_seq(Some(v.len()))?;
             for b in v {
                 seq.serialize_element(&STANDARD.encode(b))?;
@@ -453,11 +524,15 @@ mod protojson {
             seq.end()
         }
 
-        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<Vec<u8>>, D::Error> {
             Option::<Vec<String>>::deserialize(d)?
                 .unwrap_or_default()
                 .iter()
-                .map(|s| decode(s).map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}"))))
+                .map(|s| {
+                    decode(s).map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
+                })
                 .collect()
         }
     }
@@ -469,7 +544,9 @@ mod protojson {
             s.serialize_str(&v.to_string())
         }
 
-        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<i64, D::Error> {
             #[derive(Deserialize)]
             #[serde(untagged)]
             enum Raw {
@@ -488,18 +565,23 @@ mod protojson {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
 mod tests {
     use super::*;
     use crate::test_support::shared_dir;
 
     fn conformance(name: &str) -> Vec<u8> {
-        let p = shared_dir().join("sigstore-conformance/bundle-verify").join(name).join("bundle.sigstore.json");
+        let p = shared_dir()
+            .join("sigstore-conformance/bundle-verify")
+            .join(name)
+            .join("bundle.sigstore.json");
         std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
     #[test]
     fn reads_managed_key_message_signature_v0_3() {
-        let b = Bundle::from_json(&conformance("managed-key-happy-path")).unwrap_or_else(|e| panic!("{e}"));
+        let b = Bundle::from_json(&conformance("managed-key-happy-path"))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b.version().ok(), Some(BundleVersion::V0_3));
         let vm = b.material().unwrap_or_else(|e| panic!("{e}"));
         assert!(vm.public_key.is_some());
@@ -507,14 +589,34 @@ mod tests {
         let e = &vm.tlog_entries[0];
         assert_eq!(e.log_index, 771_488_337);
         assert_eq!(e.kind_version.kind, "hashedrekord");
-        assert_eq!(e.inclusion_proof.as_ref().map(|p| p.tree_size), Some(649_584_076));
+        assert_eq!(
+            e.inclusion_proof.as_ref().map(|p| p.tree_size),
+            Some(649_584_076)
+        );
         assert_eq!(e.inclusion_proof.as_ref().map(|p| p.hashes.len()), Some(20));
-        assert!(e.inclusion_proof.as_ref().is_some_and(|p| p.checkpoint.envelope.starts_with("rekor.sigstore.dev")));
-        assert_eq!(vm.timestamp_verification_data.as_ref().map(|t| t.rfc3161_timestamps.len()), Some(1));
-        let Ok(Content::MessageSignature(m)) = b.content() else { panic!("content") };
-        let d = m.message_digest.as_ref().unwrap_or_else(|| panic!("digest"));
+        assert!(
+            e.inclusion_proof
+                .as_ref()
+                .is_some_and(|p| p.checkpoint.envelope.starts_with("rekor.sigstore.dev"))
+        );
+        assert_eq!(
+            vm.timestamp_verification_data
+                .as_ref()
+                .map(|t| t.rfc3161_timestamps.len()),
+            Some(1)
+        );
+        let Ok(Content::MessageSignature(m)) = b.content() else {
+            panic!("content")
+        };
+        let d = m
+            .message_digest
+            .as_ref()
+            .unwrap_or_else(|| panic!("digest"));
         assert_eq!(d.algorithm, HashAlgorithm::Sha2_256);
-        assert_eq!(hex::encode(&d.digest), "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf");
+        assert_eq!(
+            hex::encode(&d.digest),
+            "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf"
+        );
         // Round trip through our writer.
         let again = Bundle::from_json(&b.to_json()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again, b);
@@ -524,13 +626,20 @@ mod tests {
     fn reads_all_conformance_versions() {
         let dir = shared_dir().join("sigstore-conformance/bundle-verify");
         let mut seen = 0;
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")).flatten() {
+        for entry in std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+        {
             let path = entry.path().join("bundle.sigstore.json");
-            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
             let name = entry.file_name().to_string_lossy().into_owned();
             let r = Bundle::from_json(&bytes);
             match name.as_str() {
-                "bundle-unknown-version_fail" => assert!(matches!(r, Err(BundleError::MediaType(_))), "{name}: {r:?}"),
+                "bundle-unknown-version_fail" => {
+                    assert!(matches!(r, Err(BundleError::MediaType(_))), "{name}: {r:?}")
+                }
                 "bundle-invalid-base64-signature_fail" => assert!(r.is_err(), "{name}"),
                 _ if name.ends_with("_fail") => {}
                 _ => {
@@ -545,10 +654,14 @@ mod tests {
 
     #[test]
     fn v0_1_chain_and_dsse() {
-        let b = Bundle::from_json(&conformance("happy-path-v0.1")).unwrap_or_else(|e| panic!("{e}"));
+        let b =
+            Bundle::from_json(&conformance("happy-path-v0.1")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(b.version().ok(), Some(BundleVersion::V0_1));
-        let b = Bundle::from_json(&conformance("happy-path-intoto-in-dsse-v3")).unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(b.content(), Ok(Content::DsseEnvelope(e)) if e.payload_type == crate::dsse::IN_TOTO_PAYLOAD_TYPE));
+        let b = Bundle::from_json(&conformance("happy-path-intoto-in-dsse-v3"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            matches!(b.content(), Ok(Content::DsseEnvelope(e)) if e.payload_type == crate::dsse::IN_TOTO_PAYLOAD_TYPE)
+        );
     }
 
     #[test]
@@ -560,7 +673,10 @@ mod tests {
         let e = &b.material().unwrap_or_else(|e| panic!("{e}")).tlog_entries[0];
         assert_eq!((e.log_index, e.integrated_time), (7, -1));
         assert_eq!(e.canonicalized_body, vec![0xfb, 0xff]);
-        assert!(matches!(Bundle::from_json(br#"{"mediaType":"x"}"#), Err(BundleError::MediaType(_))));
+        assert!(matches!(
+            Bundle::from_json(br#"{"mediaType":"x"}"#),
+            Err(BundleError::MediaType(_))
+        ));
         let none = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{}}}"#;
         assert!(matches!(Bundle::from_json(none), Err(BundleError::Content)));
         let bad = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{}},"messageSignature":{"signature":"!!"}}"#;

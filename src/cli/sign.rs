@@ -183,7 +183,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
 
     let signer = match &args.key {
         Some(k) if !args.statement_only => Some(
-            signing::load_signer(k).with_context(|| format!("loading signing key {k}"))?,
+            load_signer(k).with_context(|| format!("loading signing key {k}"))?,
         ),
         _ => None,
     };
@@ -230,7 +230,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
         let payload = statement.to_json();
         let doc = match &signer {
             None => payload,
-            Some(s) => signing::sign_envelope(s.as_ref(), crate::dsse::PAYLOAD_TYPE_IN_TOTO, &payload)
+            Some(s) => signing::sign_envelope(s.as_ref(), crate::dsse::IN_TOTO_PAYLOAD_TYPE, &payload)
                 .with_context(|| format!("signing {}", input.run.name()))?
                 .to_json(),
         };
@@ -258,6 +258,18 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Pass)
+}
+
+/// Resolve a key reference. Files only for now; KMS and Kubernetes references arrive
+/// with the KMS signers.
+fn load_signer(reference: &str) -> anyhow::Result<Box<dyn signing::Signer>> {
+    const SCHEMES: [&str; 5] = ["k8s://", "hashivault://", "awskms://", "gcpkms://", "azurekms://"];
+    if let Some(scheme) = SCHEMES.iter().find(|s| reference.starts_with(**s)) {
+        bail!("{scheme} key references are not supported yet: give a key file");
+    }
+    let password = signing::password_from_env()?;
+    let signer = signing::LocalSigner::from_file(Path::new(reference), password.as_deref().map(|p| p.as_slice()))?;
+    Ok(Box::new(signer))
 }
 
 fn kind_name(run: &Run) -> &'static str {

@@ -41,6 +41,14 @@ pub enum DsseError {
     },
 }
 
+impl DsseError {
+    /// Whether retrying may help: never, the input is malformed.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        false
+    }
+}
+
 /// One signature of an envelope.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Signature {
@@ -92,7 +100,11 @@ impl Envelope {
     /// An unsigned envelope (add signatures with [`Envelope::signatures`]).
     #[must_use]
     pub fn new(payload_type: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
-        Self { payload_type: payload_type.into(), payload: payload.into(), signatures: Vec::new() }
+        Self {
+            payload_type: payload_type.into(),
+            payload: payload.into(),
+            signatures: Vec::new(),
+        }
     }
 
     /// Parse an envelope from its JSON bytes.
@@ -120,7 +132,11 @@ impl Envelope {
                 })
             })
             .collect::<Result<Vec<_>, DsseError>>()?;
-        Ok(Self { payload_type: wire.payload_type, payload, signatures })
+        Ok(Self {
+            payload_type: wire.payload_type,
+            payload,
+            signatures,
+        })
     }
 
     fn to_wire(&self) -> WireEnvelope {
@@ -161,13 +177,15 @@ impl Serialize for Envelope {
 
 impl<'de> Deserialize<'de> for Envelope {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::from_wire(WireEnvelope::deserialize(d)?)
-        .map_err(serde::de::Error::custom)
+        Self::from_wire(WireEnvelope::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
 fn decode_b64(s: &str, field: &str) -> Result<Vec<u8>, DsseError> {
-    STANDARD.decode(s).map_err(|source| DsseError::Base64 { field: field.to_owned(), source })
+    STANDARD.decode(s).map_err(|source| DsseError::Base64 {
+        field: field.to_owned(),
+        source,
+    })
 }
 
 /// DSSE v1 pre-authentication encoding:
@@ -189,6 +207,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -196,15 +215,20 @@ mod tests {
     #[test]
     fn pae_known_vectors() {
         // From the DSSE v1 protocol description.
-        assert_eq!(pae("http://example.com/HelloWorld", b"hello world"),
-            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec());
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
         assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
         assert_eq!(
             pae(IN_TOTO_PAYLOAD_TYPE, b"{}"),
             b"DSSEv1 28 application/vnd.in-toto+json 2 {}".to_vec()
         );
         // Lengths count bytes, not characters.
-        assert_eq!(pae("é", "ü".as_bytes()), "DSSEv1 2 é 2 ü".as_bytes().to_vec());
+        assert_eq!(
+            pae("é", "ü".as_bytes()),
+            "DSSEv1 2 é 2 ü".as_bytes().to_vec()
+        );
     }
 
     #[test]
@@ -212,14 +236,21 @@ mod tests {
         let json = br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"SHA256:abc","sig":"AQID"}]}"#;
         let env = Envelope::from_json(json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(env.payload, b"{}");
-        assert_eq!(env.signatures, vec![Signature { keyid: "SHA256:abc".into(), sig: vec![1, 2, 3] }]);
+        assert_eq!(
+            env.signatures,
+            vec![Signature {
+                keyid: "SHA256:abc".into(),
+                sig: vec![1, 2, 3]
+            }]
+        );
         assert_eq!(env.to_json(), json.to_vec());
     }
 
     #[test]
     fn keyid_optional_and_null_signatures() {
-        let env = Envelope::from_json(br#"{"payloadType":"t","payload":"","signatures":[{"sig":""}]}"#)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let env =
+            Envelope::from_json(br#"{"payloadType":"t","payload":"","signatures":[{"sig":""}]}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(env.signatures[0].keyid, "");
         let env = Envelope::from_json(br#"{"payloadType":"t","payload":"","signatures":null}"#)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -231,8 +262,13 @@ mod tests {
         let missing = Envelope::from_json(br#"{"payload":"","signatures":[]}"#);
         assert!(matches!(missing, Err(DsseError::Json(_))), "{missing:?}");
         let bad = Envelope::from_json(br#"{"payloadType":"t","payload":"!!","signatures":[]}"#);
-        assert!(matches!(&bad, Err(DsseError::Base64 { field, .. }) if field == "payload"), "{bad:?}");
-        let bad = Envelope::from_json(br#"{"payloadType":"t","payload":"","signatures":[{"sig":"a-b_"}]}"#);
+        assert!(
+            matches!(&bad, Err(DsseError::Base64 { field, .. }) if field == "payload"),
+            "{bad:?}"
+        );
+        let bad = Envelope::from_json(
+            br#"{"payloadType":"t","payload":"","signatures":[{"sig":"a-b_"}]}"#,
+        );
         assert!(
             matches!(&bad, Err(DsseError::Base64 { field, .. }) if field == "signatures[0].sig"),
             "{bad:?}"

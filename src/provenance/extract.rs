@@ -56,7 +56,10 @@ pub struct Artifact {
 
 impl Artifact {
     fn one(name: impl Into<String>, alg: impl Into<String>, hex: impl Into<String>) -> Self {
-        Self { name: name.into(), digest: BTreeMap::from([(alg.into(), hex.into())]) }
+        Self {
+            name: name.into(),
+            digest: BTreeMap::from([(alg.into(), hex.into())]),
+        }
     }
 }
 
@@ -64,9 +67,12 @@ impl Artifact {
 /// entry and one equal digest is merged into that entry (its digests added).
 pub fn append_artifacts(list: &mut Vec<Artifact>, items: impl IntoIterator<Item = Artifact>) {
     for item in items {
-        let same = list
-            .iter_mut()
-            .find(|a| a.name == item.name && a.digest.iter().any(|(alg, hex)| item.digest.get(alg) == Some(hex)));
+        let same = list.iter_mut().find(|a| {
+            a.name == item.name
+                && a.digest
+                    .iter()
+                    .any(|(alg, hex)| item.digest.get(alg) == Some(hex))
+        });
         match same {
             Some(a) => a.digest.extend(item.digest),
             None => list.push(item),
@@ -94,7 +100,8 @@ pub fn parse_digest(digest: &str) -> Option<(String, String)> {
         "sha1" => 40,
         _ => return None,
     };
-    (hex.len() == len && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))).then(|| (alg, hex.to_owned()))
+    (hex.len() == len && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
+        .then(|| (alg, hex.to_owned()))
 }
 
 /// go-containerregistry's `name.NewDigest(s).Repository.Name()` and hex: the
@@ -126,7 +133,9 @@ fn tag_repository(name: &str) -> Option<String> {
         if !tag.contains('/') {
             if tag.is_empty()
                 || tag.len() > 128
-                || !tag.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+                || !tag
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
             {
                 return None;
             }
@@ -146,27 +155,38 @@ fn repository_name(name: &str) -> Option<String> {
     };
     let n = repo.chars().count();
     if !(1..=255).contains(&n)
-        || !repo.bytes().all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'/'))
+        || !repo
+            .bytes()
+            .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'/'))
     {
         return None;
     }
     // Go checks that `//REGISTRY` parses as a URL whose host is REGISTRY.
-    if !registry.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']' | b'_' | b'~'))
-    {
+    if !registry.bytes().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']' | b'_' | b'~')
+    }) {
         return None;
     }
     let registry = match registry {
         "" | "docker.io" => "index.docker.io",
         r => r,
     };
-    let repo = if registry == "index.docker.io" && !repo.contains('/') { format!("library/{repo}") } else { repo.to_owned() };
+    let repo = if registry == "index.docker.io" && !repo.contains('/') {
+        format!("library/{repo}")
+    } else {
+        repo.to_owned()
+    };
     Some(format!("{registry}/{repo}"))
 }
 
 /// Chains' `SPDXGit`: `git+URL.git` (prefix and suffix added when missing).
 #[must_use]
 pub fn spdx_git(url: &str) -> String {
-    let mut url = if url.starts_with(GIT_SCHEME_PREFIX) { url.to_owned() } else { format!("{GIT_SCHEME_PREFIX}{url}") };
+    let mut url = if url.starts_with(GIT_SCHEME_PREFIX) {
+        url.to_owned()
+    } else {
+        format!("{GIT_SCHEME_PREFIX}{url}")
+    };
     if !url.ends_with(".git") {
         url.push_str(".git");
     }
@@ -193,7 +213,10 @@ fn paired(results: &[RunResult], uri_suffix: &str, digest_suffix: &str) -> Vec<(
         }
     }
     // Chains: pairs come out in Go map iteration order (random); hallmark sorts by marker.
-    partials.into_values().filter(|(u, d)| !u.is_empty() && !d.is_empty()).collect()
+    partials
+        .into_values()
+        .filter(|(u, d)| !u.is_empty() && !d.is_empty())
+        .collect()
 }
 
 /// `{uri, digest}` of an object result that is a valid structured artifact.
@@ -209,7 +232,11 @@ fn structured(r: &RunResult) -> Option<(&str, &str)> {
 
 /// Structured `*ARTIFACT_INPUTS` / `*ARTIFACT_OUTPUTS` results: `(uri, digest)`.
 fn structured_targets<'a>(results: &'a [RunResult], suffix: &str) -> Vec<(&'a str, &'a str)> {
-    results.iter().filter(|r| r.name.ends_with(suffix)).filter_map(structured).collect()
+    results
+        .iter()
+        .filter(|r| r.name.ends_with(suffix))
+        .filter_map(structured)
+        .collect()
 }
 
 /// Whether a result is a build artifact: `*ARTIFACT_OUTPUTS`, an object with
@@ -217,7 +244,9 @@ fn structured_targets<'a>(results: &'a [RunResult], suffix: &str) -> Vec<(&'a st
 #[must_use]
 pub fn is_build_artifact(r: &RunResult) -> bool {
     r.name.ends_with(ARTIFACT_OUTPUTS)
-        && r.value.as_object().is_some_and(|o| o.get("isBuildArtifact").is_some_and(|v| v == "true"))
+        && r.value
+            .as_object()
+            .is_some_and(|o| o.get("isBuildArtifact").is_some_and(|v| v == "true"))
         && structured(r).is_some()
 }
 
@@ -230,7 +259,11 @@ pub fn is_oci_image_result(name: &str) -> bool {
 
 /// Build artifacts among `results`: `(uri, digest)`.
 fn build_artifacts(results: &[RunResult]) -> Vec<(&str, &str)> {
-    results.iter().filter(|r| is_build_artifact(r)).filter_map(structured).collect()
+    results
+        .iter()
+        .filter(|r| is_build_artifact(r))
+        .filter_map(structured)
+        .collect()
 }
 
 /// Chains' `ExtractOCIImagesFromResults`: image subjects (normalised repository,
@@ -239,10 +272,10 @@ fn oci_images(results: &[RunResult]) -> Vec<Artifact> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     let mut push = |reference: &str| {
-        if let Some((repo, hex)) = parse_oci_digest(reference) {
-            if seen.insert(format!("{repo}@sha256:{hex}")) {
-                out.push(Artifact::one(repo, "sha256", hex));
-            }
+        if let Some((repo, hex)) = parse_oci_digest(reference)
+            && seen.insert(format!("{repo}@sha256:{hex}"))
+        {
+            out.push(Artifact::one(repo, "sha256", hex));
         }
     };
     for (uri, digest) in paired(results, IMAGE_URL, IMAGE_DIGEST) {
@@ -281,7 +314,9 @@ pub fn subjects_from_results(results: &[RunResult]) -> Vec<Artifact> {
     let signables = paired(results, ARTIFACT_URI, ARTIFACT_DIGEST)
         .into_iter()
         .filter(|(_, d)| parse_digest(d).is_some())
-        .filter_map(|(uri, d)| split_digest(&d).map(|(alg, hex)| Artifact::one(uri.clone(), alg, hex)));
+        .filter_map(|(uri, d)| {
+            split_digest(&d).map(|(alg, hex)| Artifact::one(uri.clone(), alg, hex))
+        });
     append_artifacts(&mut subjects, signables.collect::<Vec<_>>());
     let outputs = structured_targets(results, ARTIFACT_OUTPUTS)
         .into_iter()
@@ -293,7 +328,11 @@ pub fn subjects_from_results(results: &[RunResult]) -> Vec<Artifact> {
 /// The subjects of a PipelineRun in the `slsa/v1` format: its own results' subjects,
 /// preceded (with deep inspection) by those of every completed child TaskRun.
 #[must_use]
-pub fn pipeline_subjects(pr: &PipelineRun, children: &[TaskRun], deep_inspection: bool) -> Vec<Artifact> {
+pub fn pipeline_subjects(
+    pr: &PipelineRun,
+    children: &[TaskRun],
+    deep_inspection: bool,
+) -> Vec<Artifact> {
     let own = subjects_from_results(&pr.status.results);
     if !deep_inspection {
         return own;
@@ -323,17 +362,26 @@ pub fn subjects_from_build_artifacts(results: &[RunResult]) -> Vec<Artifact> {
 // Materials
 
 /// Structured `*ARTIFACT_INPUTS` results as materials (Chains'
-/// `RetrieveMaterialsFromStructuredResults`: algorithm lowercased, hex trimmed).
+/// `RetrieveMaterialsFromStructuredResults`: algorithm lowercased, hex trimmed),
+/// sorted.
 #[must_use]
 pub fn structured_input_materials(results: &[RunResult]) -> Vec<Artifact> {
-    structured_targets(results, ARTIFACT_INPUTS)
+    let mut mats: Vec<Artifact> = structured_targets(results, ARTIFACT_INPUTS)
         .into_iter()
         .filter_map(|(uri, d)| parse_digest(d).map(|(alg, hex)| Artifact::one(uri, alg, hex)))
-        .collect()
+        .collect();
+    // Chains: these follow the order of the results; hallmark sorts them (by URI, then
+    // digest) so that the order of results, which carries no meaning, cannot change the
+    // statement.
+    mats.sort();
+    mats
 }
 
 fn image_material(image_id: &str, path: impl FnOnce() -> String) -> Result<Artifact, FormatError> {
-    let err = || FormatError::ImageId { path: path(), image_id: image_id.to_owned() };
+    let err = || FormatError::ImageId {
+        path: path(),
+        image_id: image_id.to_owned(),
+    };
     let mut parts = image_id.split('@');
     let (Some(uri), Some(digest), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(err());
@@ -353,7 +401,9 @@ fn image_material(image_id: &str, path: impl FnOnce() -> String) -> Result<Artif
 pub fn step_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> {
     let mut out = Vec::new();
     for (i, s) in tr.status.steps.iter().enumerate() {
-        let m = image_material(&s.image_id, || format!("TaskRun {} status.steps[{i}].imageID", tr.name()))?;
+        let m = image_material(&s.image_id, || {
+            format!("TaskRun {} status.steps[{i}].imageID", tr.name())
+        })?;
         append_artifacts(&mut out, [m]);
     }
     Ok(out)
@@ -367,7 +417,9 @@ pub fn step_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> 
 pub fn sidecar_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> {
     let mut out = Vec::new();
     for (i, s) in tr.status.sidecars.iter().enumerate() {
-        let m = image_material(&s.image_id, || format!("TaskRun {} status.sidecars[{i}].imageID", tr.name()))?;
+        let m = image_material(&s.image_id, || {
+            format!("TaskRun {} status.sidecars[{i}].imageID", tr.name())
+        })?;
         append_artifacts(&mut out, [m]);
     }
     Ok(out)
@@ -441,7 +493,11 @@ pub fn step_actions_results_materials(tr: &TaskRun) -> Vec<Artifact> {
 /// results, (with deep inspection) every completed child's task materials, then the git
 /// source named by the Pipeline defaults, PipelineRun params and results.
 #[must_use]
-pub fn pipeline_params_and_results_materials(pr: &PipelineRun, children: &[TaskRun], deep_inspection: bool) -> Vec<Artifact> {
+pub fn pipeline_params_and_results_materials(
+    pr: &PipelineRun,
+    children: &[TaskRun],
+    deep_inspection: bool,
+) -> Vec<Artifact> {
     let mut mats = Vec::new();
     append_artifacts(&mut mats, structured_input_materials(&pr.status.results));
     let (mut commit, mut url) = (String::new(), String::new());
@@ -485,26 +541,34 @@ pub fn pipeline_params_and_results_materials(pr: &PipelineRun, children: &[TaskR
 // Children
 
 /// The children in Chains' order: those named in `status.childReferences` in that
-/// order, then the others by name; duplicates (same name) dropped.
+/// order, then the others in the order given; a repeated name is dropped.
 #[must_use]
 pub fn order_children(pr: &PipelineRun, children: &[TaskRun]) -> Vec<TaskRun> {
-    // Chains: children come in the order the controller fetched them (childReferences);
-    // hallmark uses that order and sorts children the PipelineRun does not list by name.
-    let rank: BTreeMap<&str, usize> =
-        pr.status.child_references.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
+    // Chains: children come in the order the controller fetched them (childReferences,
+    // or AppendTaskRun order in its tests); hallmark uses childReferences, then the
+    // order given, so the statement never depends on anything but the input.
+    let rank: BTreeMap<&str, usize> = pr
+        .status
+        .child_references
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
     let mut out: Vec<TaskRun> = children.to_vec();
-    out.sort_by(|a, b| {
-        let ka = (rank.get(a.name()).copied().unwrap_or(usize::MAX), a.name());
-        let kb = (rank.get(b.name()).copied().unwrap_or(usize::MAX), b.name());
-        ka.cmp(&kb)
-    });
-    out.dedup_by(|a, b| a.name() == b.name() && !a.name().is_empty());
+    out.sort_by_key(|tr| rank.get(tr.name()).copied().unwrap_or(usize::MAX));
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|tr| tr.name().is_empty() || seen.insert(tr.name().to_owned()));
     out
 }
 
 /// The children that ran `task` (Chains' `GetTaskRunsFromTask`).
-pub fn task_runs_for<'a>(task: &'a PipelineTask, children: &'a [TaskRun]) -> impl Iterator<Item = &'a TaskRun> {
-    children.iter().filter(move |tr| tr.pipeline_task_name() == Some(task.name.as_str()))
+pub fn task_runs_for<'a>(
+    task: &'a PipelineTask,
+    children: &'a [TaskRun],
+) -> impl Iterator<Item = &'a TaskRun> {
+    children
+        .iter()
+        .filter(move |tr| tr.pipeline_task_name() == Some(task.name.as_str()))
 }
 
 /// The completed children, by pipeline task then finally task (Chains'
@@ -523,21 +587,44 @@ mod tests {
     use crate::tekton::ParamValue;
 
     fn res(name: &str, value: ParamValue) -> RunResult {
-        RunResult { name: name.into(), type_: None, value }
+        RunResult {
+            name: name.into(),
+            type_: None,
+            value,
+        }
     }
     fn s(v: &str) -> ParamValue {
         ParamValue::String(v.into())
     }
     fn obj(kv: &[(&str, &str)]) -> ParamValue {
-        ParamValue::Object(kv.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        ParamValue::Object(
+            kv.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
     }
     const HEX: &str = "827521c857fdcd4374f4da5442fbae2edb01e7fbae285c3ec15673d4c1daecb7";
 
     #[test]
     fn oci_names_normalised_like_ggcr() {
-        assert_eq!(parse_oci_digest(&format!("ubuntu@sha256:{HEX}")).map(|r| r.0).as_deref(), Some("index.docker.io/library/ubuntu"));
-        assert_eq!(parse_oci_digest(&format!("gcr.io/a/b:v1@sha256:{HEX}")).map(|r| r.0).as_deref(), Some("gcr.io/a/b"));
-        assert_eq!(parse_oci_digest(&format!("localhost:5000/x@sha256:{HEX}")).map(|r| r.0).as_deref(), Some("localhost:5000/x"));
+        assert_eq!(
+            parse_oci_digest(&format!("ubuntu@sha256:{HEX}"))
+                .map(|r| r.0)
+                .as_deref(),
+            Some("index.docker.io/library/ubuntu")
+        );
+        assert_eq!(
+            parse_oci_digest(&format!("gcr.io/a/b:v1@sha256:{HEX}"))
+                .map(|r| r.0)
+                .as_deref(),
+            Some("gcr.io/a/b")
+        );
+        assert_eq!(
+            parse_oci_digest(&format!("localhost:5000/x@sha256:{HEX}"))
+                .map(|r| r.0)
+                .as_deref(),
+            Some("localhost:5000/x")
+        );
         assert!(parse_oci_digest(&format!("Gcr.io/A@sha256:{HEX}")).is_none());
         assert!(parse_oci_digest("gcr.io/a@sha256:abc").is_none());
         assert!(parse_oci_digest(&format!("gcr.io/a@sha512:{HEX}")).is_none());
@@ -548,20 +635,46 @@ mod tests {
         let results = vec![
             res("IMAGE_URL", s("gcr.io/my/image")),
             res("IMAGE_DIGEST", s(&format!("sha256:{HEX}"))),
-            res("IMAGES", s(&format!("gcr.io/a@sha256:{HEX},\n gcr.io/my/image@sha256:{HEX}"))),
+            res(
+                "IMAGES",
+                s(&format!(
+                    "gcr.io/a@sha256:{HEX},\n gcr.io/my/image@sha256:{HEX}"
+                )),
+            ),
             res("x-ARTIFACT_URI", s("pkg:npm/x")),
             res("x-ARTIFACT_DIGEST", s(&format!("sha256:{HEX}"))),
-            res("o-ARTIFACT_OUTPUTS", obj(&[("uri", "gcr.io/out"), ("digest", &format!("sha256:{HEX}"))])),
-            res("bad-ARTIFACT_OUTPUTS", obj(&[("uri", "gcr.io/out2"), ("digest", "sha256:")])),
+            res(
+                "o-ARTIFACT_OUTPUTS",
+                obj(&[("uri", "gcr.io/out"), ("digest", &format!("sha256:{HEX}"))]),
+            ),
+            res(
+                "bad-ARTIFACT_OUTPUTS",
+                obj(&[("uri", "gcr.io/out2"), ("digest", "sha256:")]),
+            ),
         ];
-        let names: Vec<String> = subjects_from_results(&results).into_iter().map(|a| a.name).collect();
-        assert_eq!(names, ["gcr.io/my/image", "gcr.io/a", "pkg:npm/x", "gcr.io/out"]);
+        let names: Vec<String> = subjects_from_results(&results)
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["gcr.io/my/image", "gcr.io/a", "pkg:npm/x", "gcr.io/out"]
+        );
     }
 
     #[test]
     fn append_merges_on_equal_digest() {
         let mut list = vec![Artifact::one("a", "sha256", "1")];
-        append_artifacts(&mut list, [Artifact { name: "a".into(), digest: BTreeMap::from([("sha256".into(), "1".into()), ("sha512".into(), "2".into())]) }]);
+        append_artifacts(
+            &mut list,
+            [Artifact {
+                name: "a".into(),
+                digest: BTreeMap::from([
+                    ("sha256".into(), "1".into()),
+                    ("sha512".into(), "2".into()),
+                ]),
+            }],
+        );
         append_artifacts(&mut list, [Artifact::one("a", "sha256", "3")]);
         assert_eq!(list.len(), 2);
         assert_eq!(list[0].digest.len(), 2);

@@ -60,7 +60,8 @@ impl FromStr for Format {
             "slsa/v2alpha3" => Ok(Self::SlsaV2Alpha3),
             "slsa/v2alpha4" => Ok(Self::SlsaV2Alpha4),
             "slsa/v2alpha2" => Err(FormatError::UnknownFormat(
-                "slsa/v2alpha2 was removed from Tekton Chains; use slsa/v2alpha3 or slsa/v2alpha4".into(),
+                "slsa/v2alpha2 was removed from Tekton Chains; use slsa/v2alpha3 or slsa/v2alpha4"
+                    .into(),
             )),
             other => Err(FormatError::UnknownFormat(format!(
                 "{other:?} is not a provenance format (slsa/v1, in-toto, slsa/v2alpha3, slsa/v2alpha4)"
@@ -84,7 +85,11 @@ pub struct FormatOptions {
 
 impl Default for FormatOptions {
     fn default() -> Self {
-        Self { builder_id: DEFAULT_BUILDER_ID.into(), build_type: DEFAULT_BUILD_TYPE.into(), deep_inspection: false }
+        Self {
+            builder_id: DEFAULT_BUILDER_ID.into(),
+            build_type: DEFAULT_BUILD_TYPE.into(),
+            deep_inspection: false,
+        }
     }
 }
 
@@ -122,11 +127,22 @@ pub enum FormatError {
 ///
 /// [`FormatError`] when a step or sidecar image ID is malformed (as in Chains), or
 /// the format does not support the run.
-pub fn format(run: &Run, children: &[TaskRun], format: Format, opts: &FormatOptions) -> Result<Statement, FormatError> {
+pub fn format(
+    run: &Run,
+    children: &[TaskRun],
+    format: Format,
+    opts: &FormatOptions,
+) -> Result<Statement, FormatError> {
     let ordered;
     let children = match run {
         Run::PipelineRun(pr) => {
-            let given = if children.is_empty() && pr.is_v1beta1() { &pr.status.embedded_task_runs[..] } else { children };
+            // Chains: reads children from the cluster only; hallmark also uses a v1beta1
+            // PipelineRun's embedded child statuses when no child TaskRun is given.
+            let given = if children.is_empty() && pr.is_v1beta1() {
+                &pr.status.embedded_task_runs[..]
+            } else {
+                children
+            };
             ordered = extract::order_children(pr, given);
             &ordered[..]
         }
@@ -135,7 +151,9 @@ pub fn format(run: &Run, children: &[TaskRun], format: Format, opts: &FormatOpti
     match (format, run) {
         (Format::SlsaV1, Run::TaskRun(tr)) => slsa_v02::taskrun(tr, opts),
         (Format::SlsaV1, Run::PipelineRun(pr)) => slsa_v02::pipelinerun(pr, children, opts),
-        (Format::SlsaV2Alpha3 | Format::SlsaV2Alpha4, Run::TaskRun(tr)) => slsa_v1::taskrun(tr, format, opts),
+        (Format::SlsaV2Alpha3 | Format::SlsaV2Alpha4, Run::TaskRun(tr)) => {
+            slsa_v1::taskrun(tr, format, opts)
+        }
         (Format::SlsaV2Alpha3 | Format::SlsaV2Alpha4, Run::PipelineRun(pr)) => {
             slsa_v1::pipelinerun(pr, children, format, opts)
         }
@@ -150,8 +168,19 @@ mod tests {
     fn format_names() {
         assert_eq!("in-toto".parse::<Format>().ok(), Some(Format::SlsaV1));
         assert_eq!("slsa/v1".parse::<Format>().ok(), Some(Format::SlsaV1));
-        assert_eq!("slsa/v2alpha4".parse::<Format>().map(|f| f.to_string()).ok().as_deref(), Some("slsa/v2alpha4"));
-        let err = "slsa/v2alpha2".parse::<Format>().err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            "slsa/v2alpha4"
+                .parse::<Format>()
+                .map(|f| f.to_string())
+                .ok()
+                .as_deref(),
+            Some("slsa/v2alpha4")
+        );
+        let err = "slsa/v2alpha2"
+            .parse::<Format>()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("removed"), "{err}");
         assert!("tekton".parse::<Format>().is_err());
         let d = FormatOptions::default();

@@ -36,7 +36,12 @@ impl Subject {
         if !self.digest.is_empty() {
             m.insert(
                 "digest".into(),
-                Value::Object(self.digest.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()),
+                Value::Object(
+                    self.digest
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect(),
+                ),
             );
         }
         Value::Object(m)
@@ -67,7 +72,10 @@ impl Statement {
                     .digest
                     .into_iter()
                     .map(|(alg, hex)| {
-                        let hex = hex.strip_prefix(&format!("{alg}:")).map(str::to_owned).unwrap_or(hex);
+                        let hex = hex
+                            .strip_prefix(&format!("{alg}:"))
+                            .map(str::to_owned)
+                            .unwrap_or(hex);
                         (alg, hex.to_ascii_lowercase())
                     })
                     .collect(),
@@ -76,7 +84,12 @@ impl Statement {
         // Chains: subjects come out in Go map iteration order (random); hallmark sorts them.
         subject.sort();
         subject.dedup();
-        Self { type_: type_.to_owned(), subject, predicate_type: predicate_type.to_owned(), predicate }
+        Self {
+            type_: type_.to_owned(),
+            subject,
+            predicate_type: predicate_type.to_owned(),
+            predicate,
+        }
     }
 
     /// `_type`.
@@ -110,9 +123,15 @@ impl Statement {
         m.insert("_type".into(), Value::String(self.type_.clone()));
         // protojson omits an empty repeated field, and so does Chains.
         if !self.subject.is_empty() {
-            m.insert("subject".into(), Value::Array(self.subject.iter().map(Subject::to_json).collect()));
+            m.insert(
+                "subject".into(),
+                Value::Array(self.subject.iter().map(Subject::to_json).collect()),
+            );
         }
-        m.insert("predicateType".into(), Value::String(self.predicate_type.clone()));
+        m.insert(
+            "predicateType".into(),
+            Value::String(self.predicate_type.clone()),
+        );
         m.insert("predicate".into(), self.predicate.clone());
         sorted(Value::Object(m))
     }
@@ -130,7 +149,8 @@ impl Statement {
 pub fn sorted(v: Value) -> Value {
     match v {
         Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> = m.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            let mut entries: Vec<(String, Value)> =
+                m.into_iter().map(|(k, v)| (k, sorted(v))).collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             Value::Object(entries.into_iter().collect())
         }
@@ -149,9 +169,18 @@ mod tests {
         let s = Statement::new(
             STATEMENT_V01,
             vec![
-                Subject { name: "b".into(), digest: d("sha256", "AB") },
-                Subject { name: "a".into(), digest: d("sha256", "sha256:cd") },
-                Subject { name: "b".into(), digest: d("sha256", "ab") },
+                Subject {
+                    name: "b".into(),
+                    digest: d("sha256", "AB"),
+                },
+                Subject {
+                    name: "a".into(),
+                    digest: d("sha256", "sha256:cd"),
+                },
+                Subject {
+                    name: "b".into(),
+                    digest: d("sha256", "ab"),
+                },
             ],
             PREDICATE_SLSA_V02,
             serde_json::json!({"z": 1, "a": {"y": null, "b": []}}),

@@ -14,8 +14,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use crypto_secretbox::aead::{Aead as _, KeyInit as _};
 use crypto_secretbox::XSalsa20Poly1305;
+use crypto_secretbox::aead::{Aead as _, KeyInit as _};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -73,6 +73,14 @@ pub enum CosignKeyError {
     Crypto,
 }
 
+impl CosignKeyError {
+    /// Whether retrying may help: never.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        false
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct EncryptedKey {
     kdf: Kdf,
@@ -102,7 +110,11 @@ struct Cipher {
 }
 
 fn scrypt_params(p: &ScryptParams) -> Result<scrypt::Params, CosignKeyError> {
-    let bad = || CosignKeyError::ScryptParams { n: p.n, r: p.r, p: p.p };
+    let bad = || CosignKeyError::ScryptParams {
+        n: p.n,
+        r: p.r,
+        p: p.p,
+    };
     if !p.n.is_power_of_two() || p.n < 2 {
         return Err(bad());
     }
@@ -118,7 +130,11 @@ fn scrypt_params(p: &ScryptParams) -> Result<scrypt::Params, CosignKeyError> {
     scrypt::Params::new(log_n, r, par, KEY_LEN).map_err(|_| bad())
 }
 
-fn derive_key(password: &[u8], salt: &[u8], params: &scrypt::Params) -> Result<Zeroizing<[u8; KEY_LEN]>, CosignKeyError> {
+fn derive_key(
+    password: &[u8],
+    salt: &[u8],
+    params: &scrypt::Params,
+) -> Result<Zeroizing<[u8; KEY_LEN]>, CosignKeyError> {
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     scrypt::scrypt(password, salt, params, key.as_mut()).map_err(|_| CosignKeyError::Crypto)?;
     Ok(key)
@@ -134,10 +150,18 @@ pub(crate) fn decrypt(json: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>
         return Err(CosignKeyError::UnsupportedCipher(doc.cipher.name));
     }
     let params = scrypt_params(&doc.kdf.params)?;
-    let salt = STANDARD.decode(&doc.kdf.salt).map_err(|_| CosignKeyError::Field("kdf.salt"))?;
-    let nonce = STANDARD.decode(&doc.cipher.nonce).map_err(|_| CosignKeyError::Field("cipher.nonce"))?;
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| CosignKeyError::Field("cipher.nonce"))?;
-    let ciphertext = STANDARD.decode(&doc.ciphertext).map_err(|_| CosignKeyError::Field("ciphertext"))?;
+    let salt = STANDARD
+        .decode(&doc.kdf.salt)
+        .map_err(|_| CosignKeyError::Field("kdf.salt"))?;
+    let nonce = STANDARD
+        .decode(&doc.cipher.nonce)
+        .map_err(|_| CosignKeyError::Field("cipher.nonce"))?;
+    let nonce: [u8; NONCE_LEN] = nonce
+        .try_into()
+        .map_err(|_| CosignKeyError::Field("cipher.nonce"))?;
+    let ciphertext = STANDARD
+        .decode(&doc.ciphertext)
+        .map_err(|_| CosignKeyError::Field("ciphertext"))?;
     let key = derive_key(password, &salt, &params)?;
     let cipher = XSalsa20Poly1305::new(&(*key).into());
     let plain = cipher
@@ -157,14 +181,23 @@ pub(crate) fn encrypt(plaintext: &[u8], password: &[u8]) -> Result<Vec<u8>, Cosi
         .map_err(|_| CosignKeyError::Crypto)?;
     let key = derive_key(password, &salt, &params)?;
     let cipher = XSalsa20Poly1305::new(&(*key).into());
-    let ciphertext = cipher.encrypt(&nonce.into(), plaintext).map_err(|_| CosignKeyError::Crypto)?;
+    let ciphertext = cipher
+        .encrypt(&nonce.into(), plaintext)
+        .map_err(|_| CosignKeyError::Crypto)?;
     let doc = EncryptedKey {
         kdf: Kdf {
             name: "scrypt".into(),
-            params: ScryptParams { n: 1 << SCRYPT_LOG_N, r: SCRYPT_R.into(), p: SCRYPT_P.into() },
+            params: ScryptParams {
+                n: 1 << SCRYPT_LOG_N,
+                r: SCRYPT_R.into(),
+                p: SCRYPT_P.into(),
+            },
             salt: STANDARD.encode(salt),
         },
-        cipher: Cipher { name: "nacl/secretbox".into(), nonce: STANDARD.encode(nonce) },
+        cipher: Cipher {
+            name: "nacl/secretbox".into(),
+            nonce: STANDARD.encode(nonce),
+        },
         ciphertext: STANDARD.encode(ciphertext),
     };
     serde_json::to_vec(&doc).map_err(CosignKeyError::Json)
@@ -180,7 +213,9 @@ pub struct GeneratedKeyPair {
 
 impl std::fmt::Debug for GeneratedKeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GeneratedKeyPair").field("public_pem", &self.public_pem).finish_non_exhaustive()
+        f.debug_struct("GeneratedKeyPair")
+            .field("public_pem", &self.public_pem)
+            .finish_non_exhaustive()
     }
 }
 
@@ -208,6 +243,7 @@ pub fn generate_key_pair(password: &[u8]) -> Result<GeneratedKeyPair, KeyError> 
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
 mod tests {
     use super::*;
     use crate::signing::PublicKey;
@@ -215,14 +251,21 @@ mod tests {
     #[test]
     fn generated_pair_round_trips() {
         let pair = generate_key_pair(b"").unwrap_or_else(|e| panic!("{e}"));
-        assert!(pair.private_pem.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"));
+        assert!(
+            pair.private_pem
+                .starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
+        );
         let signer = LocalSigner::from_pem(pair.private_pem.as_bytes(), Some(b""))
             .unwrap_or_else(|e| panic!("{e}"));
-        let public = PublicKey::from_pem(pair.public_pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let public =
+            PublicKey::from_pem(pair.public_pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(signer.public(), &public);
         assert!(!format!("{pair:?}").contains("PRIVATE"));
         let err = LocalSigner::from_pem(pair.private_pem.as_bytes(), Some(b"x")).err();
-        assert!(matches!(err, Some(KeyError::Cosign(CosignKeyError::Decrypt))), "{err:?}");
+        assert!(
+            matches!(err, Some(KeyError::Cosign(CosignKeyError::Decrypt))),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -233,11 +276,26 @@ mod tests {
             )
         };
         let e = |s: String| decrypt(s.as_bytes(), b"").err();
-        assert!(matches!(e(doc(1 << 30, "scrypt", "nacl/secretbox")), Some(CosignKeyError::ScryptParams { .. })));
-        assert!(matches!(e(doc(1000, "scrypt", "nacl/secretbox")), Some(CosignKeyError::ScryptParams { .. })));
-        assert!(matches!(e(doc(1024, "pbkdf2", "nacl/secretbox")), Some(CosignKeyError::UnsupportedKdf(_))));
-        assert!(matches!(e(doc(1024, "scrypt", "aes")), Some(CosignKeyError::UnsupportedCipher(_))));
-        assert!(matches!(e(doc(1024, "scrypt", "nacl/secretbox")), Some(CosignKeyError::Field("cipher.nonce"))));
+        assert!(matches!(
+            e(doc(1 << 30, "scrypt", "nacl/secretbox")),
+            Some(CosignKeyError::ScryptParams { .. })
+        ));
+        assert!(matches!(
+            e(doc(1000, "scrypt", "nacl/secretbox")),
+            Some(CosignKeyError::ScryptParams { .. })
+        ));
+        assert!(matches!(
+            e(doc(1024, "pbkdf2", "nacl/secretbox")),
+            Some(CosignKeyError::UnsupportedKdf(_))
+        ));
+        assert!(matches!(
+            e(doc(1024, "scrypt", "aes")),
+            Some(CosignKeyError::UnsupportedCipher(_))
+        ));
+        assert!(matches!(
+            e(doc(1024, "scrypt", "nacl/secretbox")),
+            Some(CosignKeyError::Field("cipher.nonce"))
+        ));
         assert!(matches!(decrypt(b"{", b""), Err(CosignKeyError::Json(_))));
     }
 }

@@ -75,6 +75,15 @@ pub enum KeyError {
     Crypto,
 }
 
+impl KeyError {
+    /// Whether retrying may help (an interrupted read); key material errors are permanent.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Read { source, .. }
+            if matches!(source.kind(), std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut))
+    }
+}
+
 /// The signature algorithms hallmark signs and verifies with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -109,12 +118,13 @@ pub struct BadSignature;
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo with an uncompressed point.
 const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo.
-const ED25519_SPKI_PREFIX: [u8; 12] =
-    [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
 
 /// A public key: algorithm, SubjectPublicKeyInfo DER and a parsed form for verifying.
 #[derive(Clone)]
@@ -161,8 +171,16 @@ impl PublicKey {
                 return Err(unsupported);
             };
         // Canonical re-encoding (uncompressed point), so `raw()` can slice it.
-        let spki = parsed.as_der().map_err(|_| KeyError::Crypto)?.as_ref().to_vec();
-        let key = Self { algorithm, spki, parsed };
+        let spki = parsed
+            .as_der()
+            .map_err(|_| KeyError::Crypto)?
+            .as_ref()
+            .to_vec();
+        let key = Self {
+            algorithm,
+            spki,
+            parsed,
+        };
         if key.raw().is_none() {
             return Err(KeyError::Unsupported { what: "public key" });
         }
@@ -201,8 +219,12 @@ impl PublicKey {
     /// The key as a PEM `PUBLIC KEY` block (64-column lines, LF), as cosign writes it.
     #[must_use]
     pub fn to_pem(&self) -> String {
-        pem_rfc7468::encode_string(PUBLIC_KEY_PEM_LABEL, pem_rfc7468::LineEnding::LF, &self.spki)
-            .unwrap_or_default()
+        pem_rfc7468::encode_string(
+            PUBLIC_KEY_PEM_LABEL,
+            pem_rfc7468::LineEnding::LF,
+            &self.spki,
+        )
+        .unwrap_or_default()
     }
 
     /// The raw key: the uncompressed SEC1 point (P-256) or the 32 key bytes (Ed25519).
@@ -212,9 +234,10 @@ impl PublicKey {
                 .spki
                 .strip_prefix(&P256_SPKI_PREFIX[..])
                 .filter(|p| p.len() == 65 && p[0] == 0x04),
-            KeyAlgorithm::Ed25519 => {
-                self.spki.strip_prefix(&ED25519_SPKI_PREFIX[..]).filter(|p| p.len() == 32)
-            }
+            KeyAlgorithm::Ed25519 => self
+                .spki
+                .strip_prefix(&ED25519_SPKI_PREFIX[..])
+                .filter(|p| p.len() == 32),
         }
     }
 
@@ -243,7 +266,17 @@ impl PublicKey {
             }
         }
         let sum = sha2::Sha256::digest(&wire);
-        format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(sum))
+        format!(
+            "SHA256:{}",
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(sum)
+        )
+    }
+
+    /// The Sigstore bundle `publicKey.hint` cosign writes: standard base64 of the SHA-256
+    /// of the SubjectPublicKeyInfo DER.
+    #[must_use]
+    pub fn sigstore_hint(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&self.spki))
     }
 
     /// Verify `signature` over `message` (ECDSA: SHA-256 of the message, DER signature).
@@ -252,7 +285,9 @@ impl PublicKey {
     ///
     /// [`BadSignature`] when it does not verify.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
-        self.parsed.verify_sig(message, signature).map_err(|_| BadSignature)
+        self.parsed
+            .verify_sig(message, signature)
+            .map_err(|_| BadSignature)
     }
 
     /// Verify an ECDSA signature over a precomputed SHA-256 `digest` of the message.
@@ -261,13 +296,19 @@ impl PublicKey {
     ///
     /// [`BadSignature`] when it does not verify, the digest is not 32 bytes, or the key is
     /// Ed25519 (pure Ed25519 needs the whole message).
-    pub fn verify_sha256_digest(&self, digest: &[u8], signature: &[u8]) -> Result<(), BadSignature> {
+    pub fn verify_sha256_digest(
+        &self,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), BadSignature> {
         if self.algorithm != KeyAlgorithm::EcdsaP256Sha256 {
             return Err(BadSignature);
         }
         let d = aws_lc_rs::digest::Digest::import_less_safe(digest, &aws_lc_rs::digest::SHA256)
             .map_err(|_| BadSignature)?;
-        self.parsed.verify_digest_sig(&d, signature).map_err(|_| BadSignature)
+        self.parsed
+            .verify_digest_sig(&d, signature)
+            .map_err(|_| BadSignature)
     }
 }
 
@@ -309,7 +350,9 @@ impl LocalSigner {
         } else if let Ok(k) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
             PrivateKey::Ed25519(k)
         } else {
-            return Err(KeyError::Unsupported { what: "private key" });
+            return Err(KeyError::Unsupported {
+                what: "private key",
+            });
         };
         let spki = match &key {
             PrivateKey::Ecdsa(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
@@ -318,7 +361,11 @@ impl LocalSigner {
         .map_err(|_| KeyError::Crypto)?;
         let public = PublicKey::from_spki_der(&spki)?;
         let key_id = public.ssh_fingerprint();
-        Ok(Self { key, public, key_id })
+        Ok(Self {
+            key,
+            public,
+            key_id,
+        })
     }
 
     /// A signer from a PEM private key: cosign's encrypted key (needs `password`),
@@ -367,8 +414,11 @@ impl LocalSigner {
     ///
     /// [`KeyError::Crypto`] when the crypto library fails.
     pub fn generate_p256() -> Result<Self, KeyError> {
-        let doc = EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-            .map_err(|_| KeyError::Crypto)?;
+        let doc = EcdsaKeyPair::generate_pkcs8(
+            &sig::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &SystemRandom::new(),
+        )
+        .map_err(|_| KeyError::Crypto)?;
         Self::from_private_der(doc.as_ref())
     }
 
@@ -412,7 +462,10 @@ impl LocalSigner {
 
 /// Strip leading whitespace (files often start with a newline); the PEM decoder is strict.
 fn trim_pem(pem: &[u8]) -> &[u8] {
-    let start = pem.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(pem.len());
+    let start = pem
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(pem.len());
     &pem[start..]
 }
 
@@ -431,6 +484,7 @@ pub fn password_from_env() -> Result<Option<Zeroizing<Vec<u8>>>, KeyError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
 mod tests {
     use super::*;
     use crate::test_support::shared_dir;
@@ -457,6 +511,11 @@ mod tests {
         let digest = sha2::Sha256::digest(b"hello");
         assert!(public.verify_sha256_digest(&digest, &s).is_ok());
         assert_eq!(public.to_pem().as_bytes(), read("cosign.pub").as_slice());
+        // The hint cosign v3 wrote into `attest-blob --bundle` output for this key.
+        assert_eq!(
+            public.sigstore_hint(),
+            "Z3VancEMVXUDysRpZ2J+wT/XrTqlEx6AZyZdQn5ZDOY="
+        );
     }
 
     #[test]
@@ -488,32 +547,50 @@ mod tests {
         let again = LocalSigner::from_pem(pem.as_bytes(), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again.public(), p256.public());
 
-        let ed = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new()).unwrap_or_else(|e| panic!("{e}"));
+        let ed = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
+            .unwrap_or_else(|e| panic!("{e}"));
         let ed = LocalSigner::from_private_der(ed.as_ref()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ed.public().algorithm(), KeyAlgorithm::Ed25519);
         let s = ed.sign_raw(b"m").unwrap_or_else(|e| panic!("{e}"));
         assert!(ed.public().verify(b"m", &s).is_ok());
         let pem = ed.public().to_pem();
-        assert_eq!(PublicKey::from_pem(pem.as_bytes()).ok().as_ref(), Some(ed.public()));
+        assert_eq!(
+            PublicKey::from_pem(pem.as_bytes()).ok().as_ref(),
+            Some(ed.public())
+        );
         assert!(ed.public().verify_sha256_digest(&[0; 32], &s).is_err());
     }
 
     #[test]
     fn sec1_ec_private_key_label() {
-        let kp = EcdsaKeyPair::generate(&sig::ECDSA_P256_SHA256_ASN1_SIGNING).unwrap_or_else(|e| panic!("{e}"));
+        let kp = EcdsaKeyPair::generate(&sig::ECDSA_P256_SHA256_ASN1_SIGNING)
+            .unwrap_or_else(|e| panic!("{e}"));
         let sec1: aws_lc_rs::encoding::EcPrivateKeyRfc5915Der<'_> =
             kp.private_key().as_der().unwrap_or_else(|e| panic!("{e}"));
-        let pem = pem_rfc7468::encode_string(EC_PRIVATE_KEY_PEM_LABEL, pem_rfc7468::LineEnding::LF, sec1.as_ref())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let pem = pem_rfc7468::encode_string(
+            EC_PRIVATE_KEY_PEM_LABEL,
+            pem_rfc7468::LineEnding::LF,
+            sec1.as_ref(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let signer = LocalSigner::from_pem(pem.as_bytes(), None).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(signer.public().spki_der(), kp.public_key().as_der().unwrap_or_else(|e| panic!("{e}")).as_ref());
+        assert_eq!(
+            signer.public().spki_der(),
+            kp.public_key()
+                .as_der()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .as_ref()
+        );
     }
 
     #[test]
     fn rejects_other_pem() {
         let r = PublicKey::from_pem(&read("x509.pem"));
         assert!(matches!(r, Err(KeyError::PemLabel { .. })), "{r:?}");
-        assert!(matches!(PublicKey::from_pem(b"junk"), Err(KeyError::Pem(_))));
+        assert!(matches!(
+            PublicKey::from_pem(b"junk"),
+            Err(KeyError::Pem(_))
+        ));
         let r = LocalSigner::from_pem(&read("cosign.pub"), None);
         assert!(matches!(r, Err(KeyError::PemLabel { .. })), "{r:?}");
     }

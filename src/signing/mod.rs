@@ -101,11 +101,15 @@ pub fn sign_envelope(
 ) -> Result<Envelope, SignError> {
     let sig = signer.sign(&dsse::pae(payload_type, payload))?;
     let mut env = Envelope::new(payload_type, payload);
-    env.signatures.push(dsse::Signature { keyid: signer.key_id().to_owned(), sig });
+    env.signatures.push(dsse::Signature {
+        keyid: signer.key_id().to_owned(),
+        sig,
+    });
     Ok(env)
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
 mod tests {
     use super::*;
 
@@ -115,7 +119,10 @@ mod tests {
         let env = sign_envelope(&signer, dsse::IN_TOTO_PAYLOAD_TYPE, b"{}")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(env.signatures.len(), 1);
-        assert_eq!(env.signatures[0].keyid, signer.public_key().ssh_fingerprint());
+        assert_eq!(
+            env.signatures[0].keyid,
+            signer.public_key().ssh_fingerprint()
+        );
         let pk = signer.public_key();
         assert!(pk.verify(&env.pae(), &env.signatures[0].sig).is_ok());
         assert!(pk.verify(b"{}", &env.signatures[0].sig).is_err());
@@ -130,6 +137,9 @@ mod tests {
         let pem = std::fs::read(crate::test_support::shared_dir().join("chains/keys/cosign.pub"))
             .unwrap_or_else(|e| panic!("{e}"));
         let pk = PublicKey::from_pem(&pem).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(pk.ssh_fingerprint(), "SHA256:yYS4pD9tqWXZw5+maNJ3gWm9HyoAB0qH0ef0FkIWfYs");
+        assert_eq!(
+            pk.ssh_fingerprint(),
+            "SHA256:yYS4pD9tqWXZw5+maNJ3gWm9HyoAB0qH0ef0FkIWfYs"
+        );
     }
 }

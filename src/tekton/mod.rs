@@ -4,8 +4,10 @@
 //! - `tekton.dev/v1` is the model; `tekton.dev/v1beta1` is accepted and read into it
 //!   (`status.taskResults`/`pipelineResults` → `results`, `spec.serviceAccountName` of a
 //!   PipelineRun → `taskRunTemplate.serviceAccountName`, `taskRef.bundle` → the
-//!   `bundles` resolver, `provenance.configSource` → `refSource`, and the children's
-//!   statuses in `status.taskRuns` → [`PipelineRunStatus::embedded_task_runs`]).
+//!   `bundles` resolver as Tekton Pipelines up to v0.6x converted it, and the children's
+//!   statuses in `status.taskRuns` → [`PipelineRunStatus::embedded_task_runs`]);
+//!   deprecated fields Tekton's conversion drops (`provenance.configSource`,
+//!   `resourcesResult`, PipelineResources) are ignored.
 //! - A document may be a single run, a `kind: List` (or `TaskRunList`/`PipelineRunList`)
 //!   of runs, or several YAML documents.
 //! - `kind` and `apiVersion` may be missing: the caller's hint names the kind, and
@@ -27,10 +29,10 @@ use std::str::FromStr;
 use serde_json::{Map, Value};
 
 pub use model::{
-    ChildReference, Condition, EnvVar, ObjectMeta, PIPELINE_RUN_LABEL, PIPELINE_TASK_LABEL, Param, ParamSpec,
-    ParamValue, PipelineRun, PipelineRunSpec, PipelineRunStatus, PipelineSpec, PipelineTask, Provenance, Ref,
-    RefSource, RunResult, SidecarState, Step, StepState, TaskRun, TaskRunSpec, TaskRunStatus, TaskSpec,
-    WhenExpression, params_to_json,
+    ChildReference, Condition, EnvVar, ObjectMeta, PIPELINE_RUN_LABEL, PIPELINE_TASK_LABEL, Param,
+    ParamSpec, ParamValue, PipelineRun, PipelineRunSpec, PipelineRunStatus, PipelineSpec,
+    PipelineTask, Provenance, Ref, RefSource, RunResult, SidecarState, Step, StepState, TaskRun,
+    TaskRunSpec, TaskRunStatus, TaskSpec, WhenExpression, params_to_json,
 };
 pub use time::Timestamp;
 
@@ -84,12 +86,21 @@ pub enum ParseError {
 impl ParseError {
     fn within(self, prefix: &str) -> Self {
         match self {
-            Self::Field { path, expected } => Self::Field { path: format!("{prefix}.{path}"), expected },
-            Self::UnsupportedKind { path, kind } => Self::UnsupportedKind { path: format!("{prefix}.{path}"), kind },
-            Self::UnsupportedApiVersion { path, api_version } => {
-                Self::UnsupportedApiVersion { path: format!("{prefix}.{path}"), api_version }
-            }
-            Self::MissingKind { path } => Self::MissingKind { path: format!("{prefix}.{path}") },
+            Self::Field { path, expected } => Self::Field {
+                path: format!("{prefix}.{path}"),
+                expected,
+            },
+            Self::UnsupportedKind { path, kind } => Self::UnsupportedKind {
+                path: format!("{prefix}.{path}"),
+                kind,
+            },
+            Self::UnsupportedApiVersion { path, api_version } => Self::UnsupportedApiVersion {
+                path: format!("{prefix}.{path}"),
+                api_version,
+            },
+            Self::MissingKind { path } => Self::MissingKind {
+                path: format!("{prefix}.{path}"),
+            },
             other => other,
         }
     }
@@ -188,7 +199,13 @@ pub fn parse_runs(bytes: &[u8], kind_hint: Option<RunKind>) -> Result<Vec<Run>, 
     let many = docs.len() > 1;
     for (i, doc) in docs.iter().enumerate() {
         let r = collect(doc, kind_hint, &mut runs);
-        r.map_err(|e| if many { e.within(&format!("document[{i}]")) } else { e })?;
+        r.map_err(|e| {
+            if many {
+                e.within(&format!("document[{i}]"))
+            } else {
+                e
+            }
+        })?;
     }
     if runs.is_empty() {
         return Err(ParseError::Empty);
@@ -204,7 +221,9 @@ fn decode(bytes: &[u8]) -> Result<Vec<Value>, ParseError> {
         Some(b'{' | b'[') => match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => Ok(vec![v]),
             // JSON-looking YAML (flow style with comments, ...) is still YAML.
-            Err(json_err) => decode_yaml(bytes).map_err(|_| ParseError::Syntax(json_err.to_string())),
+            Err(json_err) => {
+                decode_yaml(bytes).map_err(|_| ParseError::Syntax(json_err.to_string()))
+            }
         },
         Some(_) => decode_yaml(bytes),
     }
@@ -261,18 +280,31 @@ fn collect(doc: &Value, hint: Option<RunKind>, out: &mut Vec<Run>) -> Result<(),
 }
 
 fn one(m: &Map<String, Value>, hint: Option<RunKind>) -> Result<Run, ParseError> {
-    if let Some(v) = read::opt_string(m, "", "apiVersion")? {
-        if v != V1 && v != V1BETA1 {
-            return Err(ParseError::UnsupportedApiVersion { path: String::new(), api_version: v });
-        }
+    if let Some(v) = read::opt_string(m, "", "apiVersion")?
+        && v != V1
+        && v != V1BETA1
+    {
+        return Err(ParseError::UnsupportedApiVersion {
+            path: String::new(),
+            api_version: v,
+        });
     }
     let kind = match read::opt_string(m, "", "kind")? {
         Some(k) if k == "TaskRun" => RunKind::TaskRun,
         Some(k) if k == "PipelineRun" => RunKind::PipelineRun,
-        Some(k) => return Err(ParseError::UnsupportedKind { path: String::new(), kind: k }),
+        Some(k) => {
+            return Err(ParseError::UnsupportedKind {
+                path: String::new(),
+                kind: k,
+            });
+        }
         None => match hint.or_else(|| infer_kind(m)) {
             Some(k) => k,
-            None => return Err(ParseError::MissingKind { path: String::new() }),
+            None => {
+                return Err(ParseError::MissingKind {
+                    path: String::new(),
+                });
+            }
         },
     };
     Ok(match kind {
@@ -284,11 +316,22 @@ fn one(m: &Map<String, Value>, hint: Option<RunKind>) -> Result<Run, ParseError>
 /// The kind a document without `kind` looks like, when unambiguous.
 fn infer_kind(m: &Map<String, Value>) -> Option<RunKind> {
     let has = |section: &str, keys: &[&str]| {
-        m.get(section).and_then(Value::as_object).is_some_and(|o| keys.iter().any(|k| o.contains_key(*k)))
+        m.get(section)
+            .and_then(Value::as_object)
+            .is_some_and(|o| keys.iter().any(|k| o.contains_key(*k)))
     };
     let pipeline = has("spec", &["pipelineRef", "pipelineSpec"])
-        || has("status", &["pipelineSpec", "childReferences", "pipelineResults", "taskRuns"]);
-    let task = has("spec", &["taskRef", "taskSpec"]) || has("status", &["taskSpec", "steps", "podName", "taskResults"]);
+        || has(
+            "status",
+            &[
+                "pipelineSpec",
+                "childReferences",
+                "pipelineResults",
+                "taskRuns",
+            ],
+        );
+    let task = has("spec", &["taskRef", "taskSpec"])
+        || has("status", &["taskSpec", "steps", "podName", "taskResults"]);
     match (pipeline, task) {
         (true, false) => Some(RunKind::PipelineRun),
         (false, true) => Some(RunKind::TaskRun),

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::ParseError;
-use super::read::{child, index, invalid_found, join, objects, opt_string, opt_strings, string, string_map};
+use super::read::{
+    child, index, invalid_found, join, objects, opt_string, opt_strings, string, string_map,
+};
 use super::time::Timestamp;
 
 /// The label Tekton puts on a child TaskRun naming its pipeline task.
@@ -84,7 +86,11 @@ impl ParamValue {
         match self {
             Self::String(s) => Value::String(s.clone()),
             Self::Array(a) => Value::Array(a.iter().cloned().map(Value::String).collect()),
-            Self::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()),
+            Self::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
         }
     }
 }
@@ -146,7 +152,8 @@ pub struct RefSource {
 /// `status.provenance` (and a step's `provenance`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Provenance {
-    /// `refSource` (v1beta1 `configSource` is read into it).
+    /// `refSource` (v1beta1's deprecated `configSource` is ignored, as Tekton's conversion
+    /// to v1 drops it).
     pub ref_source: Option<RefSource>,
     /// `featureFlags`, as written.
     pub feature_flags: Option<Value>,
@@ -178,7 +185,12 @@ impl Ref {
     #[must_use]
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        for (k, v) in [("name", &self.name), ("kind", &self.kind), ("apiVersion", &self.api_version), ("resolver", &self.resolver)] {
+        for (k, v) in [
+            ("name", &self.name),
+            ("kind", &self.kind),
+            ("apiVersion", &self.api_version),
+            ("resolver", &self.resolver),
+        ] {
             if !v.is_empty() {
                 m.insert(k.into(), Value::String(v.clone()));
             }
@@ -351,13 +363,19 @@ impl TaskRun {
     /// The PipelineRun this TaskRun belongs to (its `tekton.dev/pipelineRun` label).
     #[must_use]
     pub fn pipeline_run_name(&self) -> Option<&str> {
-        self.metadata.labels.get(PIPELINE_RUN_LABEL).map(String::as_str)
+        self.metadata
+            .labels
+            .get(PIPELINE_RUN_LABEL)
+            .map(String::as_str)
     }
 
     /// The pipeline task this TaskRun ran (its `tekton.dev/pipelineTask` label).
     #[must_use]
     pub fn pipeline_task_name(&self) -> Option<&str> {
-        self.metadata.labels.get(PIPELINE_TASK_LABEL).map(String::as_str)
+        self.metadata
+            .labels
+            .get(PIPELINE_TASK_LABEL)
+            .map(String::as_str)
     }
 
     /// Whether the Task came from a remote resolver.
@@ -523,6 +541,8 @@ pub(crate) fn param_value(v: Option<&Value>, path: &str) -> Result<ParamValue, P
         Some(Value::String(s)) => Ok(ParamValue::String(s.clone())),
         // Tekton reads any other scalar as its JSON text.
         Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(ParamValue::String(v.to_string())),
+        // Chains: Tekton reads an array or object that is not all strings as its JSON
+        // text (a string); hallmark rejects it, naming the element.
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
@@ -543,7 +563,10 @@ pub(crate) fn param_value(v: Option<&Value>, path: &str) -> Result<ParamValue, P
     }
     .map_err(|e| match (v, e) {
         (Some(Value::Array(_) | Value::Object(_)), ParseError::Field { path, expected }) => {
-            ParseError::Field { path, expected: format!("{expected} ({EXPECTED} of strings)") }
+            ParseError::Field {
+                path,
+                expected: format!("{expected} ({EXPECTED} of strings)"),
+            }
         }
         (_, e) => e,
     })
@@ -552,7 +575,12 @@ pub(crate) fn param_value(v: Option<&Value>, path: &str) -> Result<ParamValue, P
 fn params(m: &Obj, path: &str, key: &str) -> Result<Vec<Param>, ParseError> {
     objects(m, path, key)?
         .into_iter()
-        .map(|(p, o)| Ok(Param { name: string(o, &p, "name")?, value: param_value(o.get("value"), &join(&p, "value"))? }))
+        .map(|(p, o)| {
+            Ok(Param {
+                name: string(o, &p, "name")?,
+                value: param_value(o.get("value"), &join(&p, "value"))?,
+            })
+        })
         .collect()
 }
 
@@ -564,7 +592,10 @@ fn param_specs(m: &Obj, path: &str, key: &str) -> Result<Vec<ParamSpec>, ParseEr
                 None | Some(Value::Null) => None,
                 v => Some(param_value(v, &join(&p, "default"))?),
             };
-            Ok(ParamSpec { name: string(o, &p, "name")?, default })
+            Ok(ParamSpec {
+                name: string(o, &p, "name")?,
+                default,
+            })
         })
         .collect()
 }
@@ -587,13 +618,17 @@ fn provenance(m: &Obj, path: &str) -> Result<Option<Provenance>, ParseError> {
     let Some(prov) = child(m, path, "provenance")? else {
         return Ok(None);
     };
-    let ref_source = match (child(prov, &p, "refSource")?, child(prov, &p, "configSource")?) {
-        (Some(rs), _) => Some(ref_source(rs, &join(&p, "refSource"))?),
-        (None, Some(cs)) => Some(ref_source(cs, &join(&p, "configSource"))?),
-        (None, None) => None,
+    // v1beta1's deprecated `configSource` is dropped, as Tekton's v1beta1 → v1
+    // conversion drops it: Chains never sees it.
+    let ref_source = match child(prov, &p, "refSource")? {
+        Some(rs) => Some(ref_source(rs, &join(&p, "refSource"))?),
+        None => None,
     };
     let feature_flags = prov.get("featureFlags").filter(|v| !v.is_null()).cloned();
-    Ok(Some(Provenance { ref_source, feature_flags }))
+    Ok(Some(Provenance {
+        ref_source,
+        feature_flags,
+    }))
 }
 
 fn ref_source(m: &Obj, path: &str) -> Result<RefSource, ParseError> {
@@ -616,17 +651,30 @@ fn reference(m: &Obj, path: &str, key: &str) -> Result<Option<Ref>, ParseError> 
         resolver: string(r, &p, "resolver")?,
         params: params(r, &p, "params")?,
     };
-    // v1beta1 `bundle` is the `bundles` resolver in v1 (Tekton's conversion).
+    // v1beta1 `bundle` is the `bundles` resolver in v1 (Tekton's conversion up to
+    // Pipelines v0.6x; later versions drop the field).
     let bundle = string(r, &p, "bundle")?;
-    if !bundle.is_empty() && out.resolver.is_empty() {
+    if !bundle.is_empty() {
+        let kind = if key == "pipelineRef" {
+            "Pipeline"
+        } else {
+            "Task"
+        };
         out.resolver = "bundles".into();
-        let kind = if out.kind.is_empty() { "Task".to_owned() } else { out.kind.to_lowercase() };
         out.params = vec![
-            Param { name: "bundle".into(), value: ParamValue::String(bundle) },
-            Param { name: "name".into(), value: ParamValue::String(std::mem::take(&mut out.name)) },
-            Param { name: "kind".into(), value: ParamValue::String(kind) },
+            Param {
+                name: "bundle".into(),
+                value: ParamValue::String(bundle),
+            },
+            Param {
+                name: "name".into(),
+                value: ParamValue::String(std::mem::take(&mut out.name)),
+            },
+            Param {
+                name: "kind".into(),
+                value: ParamValue::String(kind.into()),
+            },
         ];
-        out.kind.clear();
     }
     Ok(Some(out))
 }
@@ -645,7 +693,11 @@ fn step(m: &Obj, path: &str) -> Result<Step, ParseError> {
                 }
             }
         }
-        env.push(EnvVar { name: string(e, &p, "name")?, value: string(e, &p, "value")?, value_from });
+        env.push(EnvVar {
+            name: string(e, &p, "name")?,
+            value: string(e, &p, "value")?,
+            value_from,
+        });
     }
     Ok(Step {
         name: string(m, path, "name")?,
@@ -662,8 +714,14 @@ fn step(m: &Obj, path: &str) -> Result<Step, ParseError> {
 pub(crate) fn task_spec(m: &Obj, path: &str) -> Result<TaskSpec, ParseError> {
     Ok(TaskSpec {
         params: param_specs(m, path, "params")?,
-        steps: objects(m, path, "steps")?.into_iter().map(|(p, o)| step(o, &p)).collect::<Result<_, _>>()?,
-        sidecars: objects(m, path, "sidecars")?.into_iter().map(|(p, o)| step(o, &p)).collect::<Result<_, _>>()?,
+        steps: objects(m, path, "steps")?
+            .into_iter()
+            .map(|(p, o)| step(o, &p))
+            .collect::<Result<_, _>>()?,
+        sidecars: objects(m, path, "sidecars")?
+            .into_iter()
+            .map(|(p, o)| step(o, &p))
+            .collect::<Result<_, _>>()?,
         raw: Value::Object(m.clone()),
     })
 }
@@ -671,16 +729,25 @@ pub(crate) fn task_spec(m: &Obj, path: &str) -> Result<TaskSpec, ParseError> {
 fn time(m: &Obj, path: &str, key: &str) -> Result<Option<Timestamp>, ParseError> {
     match opt_string(m, path, key)? {
         None => Ok(None),
-        Some(s) => Timestamp::parse(&s)
-            .map(Some)
-            .ok_or_else(|| super::read::invalid(&join(path, key), &format!("expected an RFC 3339 time, found {s:?}"))),
+        Some(s) => Timestamp::parse(&s).map(Some).ok_or_else(|| {
+            super::read::invalid(
+                &join(path, key),
+                &format!("expected an RFC 3339 time, found {s:?}"),
+            )
+        }),
     }
 }
 
 fn conditions(m: &Obj, path: &str) -> Result<Vec<Condition>, ParseError> {
     objects(m, path, "conditions")?
         .into_iter()
-        .map(|(p, o)| Ok(Condition { type_: string(o, &p, "type")?, status: string(o, &p, "status")?, reason: string(o, &p, "reason")? }))
+        .map(|(p, o)| {
+            Ok(Condition {
+                type_: string(o, &p, "type")?,
+                status: string(o, &p, "status")?,
+                reason: string(o, &p, "reason")?,
+            })
+        })
         .collect()
 }
 
@@ -716,7 +783,12 @@ pub(crate) fn task_run_status(st: &Obj, path: &str) -> Result<TaskRunStatus, Par
         .collect::<Result<_, ParseError>>()?;
     let sidecars = objects(st, path, "sidecars")?
         .into_iter()
-        .map(|(p, o)| Ok(SidecarState { name: string(o, &p, "name")?, image_id: string(o, &p, "imageID")? }))
+        .map(|(p, o)| {
+            Ok(SidecarState {
+                name: string(o, &p, "name")?,
+                image_id: string(o, &p, "imageID")?,
+            })
+        })
         .collect::<Result<_, ParseError>>()?;
     let results = if st.contains_key("results") || !st.contains_key("taskResults") {
         results(st, path, "results")?
@@ -821,8 +893,14 @@ pub(crate) fn pipeline_run(doc: &Obj) -> Result<PipelineRun, ParseError> {
             let p = "status.pipelineSpec";
             Some(PipelineSpec {
                 params: param_specs(ps, p, "params")?,
-                tasks: objects(ps, p, "tasks")?.into_iter().map(|(tp, o)| pipeline_task(o, &tp)).collect::<Result<_, _>>()?,
-                finally: objects(ps, p, "finally")?.into_iter().map(|(tp, o)| pipeline_task(o, &tp)).collect::<Result<_, _>>()?,
+                tasks: objects(ps, p, "tasks")?
+                    .into_iter()
+                    .map(|(tp, o)| pipeline_task(o, &tp))
+                    .collect::<Result<_, _>>()?,
+                finally: objects(ps, p, "finally")?
+                    .into_iter()
+                    .map(|(tp, o)| pipeline_task(o, &tp))
+                    .collect::<Result<_, _>>()?,
             })
         }
         None => None,
@@ -845,7 +923,10 @@ pub(crate) fn pipeline_run(doc: &Obj) -> Result<PipelineRun, ParseError> {
                 return Err(invalid_found(&p, "expected object", v));
             };
             let mut labels = BTreeMap::new();
-            labels.insert(PIPELINE_TASK_LABEL.to_owned(), string(entry, &p, "pipelineTaskName")?);
+            labels.insert(
+                PIPELINE_TASK_LABEL.to_owned(),
+                string(entry, &p, "pipelineTaskName")?,
+            );
             labels.insert(PIPELINE_RUN_LABEL.to_owned(), metadata.name.clone());
             let status = match child(entry, &p, "status")? {
                 Some(s) => task_run_status(s, &join(&p, "status"))?,

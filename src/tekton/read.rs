@@ -11,7 +11,11 @@ use super::ParseError;
 
 /// The path of `key` inside an object found at `path`.
 pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 /// The path of element `i` of an array found at `path`.
@@ -20,7 +24,10 @@ pub(crate) fn index(path: &str, i: usize) -> String {
 }
 
 pub(crate) fn invalid(path: &str, expected: &str) -> ParseError {
-    ParseError::Field { path: path.to_owned(), expected: expected.to_owned() }
+    ParseError::Field {
+        path: path.to_owned(),
+        expected: expected.to_owned(),
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -39,7 +46,10 @@ pub(crate) fn invalid_found(path: &str, expected: &str, found: &Value) -> ParseE
 }
 
 /// An object (or `null`/absent, read as empty).
-pub(crate) fn object<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a Map<String, Value>>, ParseError> {
+pub(crate) fn object<'a>(
+    v: Option<&'a Value>,
+    path: &str,
+) -> Result<Option<&'a Map<String, Value>>, ParseError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -53,7 +63,11 @@ pub(crate) fn string(m: &Map<String, Value>, path: &str, key: &str) -> Result<St
 }
 
 /// A string field that may be absent.
-pub(crate) fn opt_string(m: &Map<String, Value>, path: &str, key: &str) -> Result<Option<String>, ParseError> {
+pub(crate) fn opt_string(
+    m: &Map<String, Value>,
+    path: &str,
+    key: &str,
+) -> Result<Option<String>, ParseError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -62,7 +76,11 @@ pub(crate) fn opt_string(m: &Map<String, Value>, path: &str, key: &str) -> Resul
 }
 
 /// A list of strings; absent or `null` reads as `None` (Go's nil slice).
-pub(crate) fn opt_strings(m: &Map<String, Value>, path: &str, key: &str) -> Result<Option<Vec<String>>, ParseError> {
+pub(crate) fn opt_strings(
+    m: &Map<String, Value>,
+    path: &str,
+    key: &str,
+) -> Result<Option<Vec<String>>, ParseError> {
     let p = join(path, key);
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -80,7 +98,11 @@ pub(crate) fn opt_strings(m: &Map<String, Value>, path: &str, key: &str) -> Resu
 }
 
 /// A map of strings (labels, annotations, digests); absent reads as empty.
-pub(crate) fn string_map(m: &Map<String, Value>, path: &str, key: &str) -> Result<BTreeMap<String, String>, ParseError> {
+pub(crate) fn string_map(
+    m: &Map<String, Value>,
+    path: &str,
+    key: &str,
+) -> Result<BTreeMap<String, String>, ParseError> {
     let p = join(path, key);
     let Some(obj) = object(m.get(key), &p)? else {
         return Ok(BTreeMap::new());
@@ -94,21 +116,32 @@ pub(crate) fn string_map(m: &Map<String, Value>, path: &str, key: &str) -> Resul
 }
 
 /// The elements of an array field (absent or `null`: none), each with its path.
-pub(crate) fn array<'a>(m: &'a Map<String, Value>, path: &str, key: &str) -> Result<Vec<(String, &'a Value)>, ParseError> {
+pub(crate) fn array<'a>(
+    m: &'a Map<String, Value>,
+    path: &str,
+    key: &str,
+) -> Result<Vec<(String, &'a Value)>, ParseError> {
     let p = join(path, key);
     match m.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => Ok(items.iter().enumerate().map(|(i, v)| (index(&p, i), v)).collect()),
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (index(&p, i), v))
+            .collect()),
         Some(other) => Err(invalid_found(&p, "expected array", other)),
     }
 }
+
+/// An object with the path it was found at.
+pub(crate) type Located<'a> = (String, &'a Map<String, Value>);
 
 /// An array of objects: each element must be an object.
 pub(crate) fn objects<'a>(
     m: &'a Map<String, Value>,
     path: &str,
     key: &str,
-) -> Result<Vec<(String, &'a Map<String, Value>)>, ParseError> {
+) -> Result<Vec<Located<'a>>, ParseError> {
     array(m, path, key)?
         .into_iter()
         .map(|(p, v)| match v {
@@ -119,6 +152,10 @@ pub(crate) fn objects<'a>(
 }
 
 /// A nested object field (absent or `null`: `None`).
-pub(crate) fn child<'a>(m: &'a Map<String, Value>, path: &str, key: &str) -> Result<Option<&'a Map<String, Value>>, ParseError> {
+pub(crate) fn child<'a>(
+    m: &'a Map<String, Value>,
+    path: &str,
+    key: &str,
+) -> Result<Option<&'a Map<String, Value>>, ParseError> {
     object(m.get(key), &join(path, key))
 }

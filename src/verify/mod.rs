@@ -80,13 +80,17 @@ pub enum VerifyError {
     #[error("unsupported message digest algorithm {0}")]
     DigestAlgorithm(String),
     /// A predicate type was required but the bundle holds a plain message signature.
-    #[error("bundle holds a message signature, not an attestation (predicate type `{expected}` required)")]
+    #[error(
+        "bundle holds a message signature, not an attestation (predicate type `{expected}` required)"
+    )]
     NotAnAttestation {
         /// The predicate type required by the policy.
         expected: String,
     },
     /// The bundle has no transparency log entry and `--insecure-ignore-tlog` was not given.
-    #[error("bundle has no transparency log entries (pass --insecure-ignore-tlog to skip the transparency log)")]
+    #[error(
+        "bundle has no transparency log entries (pass --insecure-ignore-tlog to skip the transparency log)"
+    )]
     NoTlogEntries,
     /// Transparency log checking is required but not implemented yet (undecided).
     #[error("transparency log verification not implemented; pass --insecure-ignore-tlog")]
@@ -166,8 +170,10 @@ impl VerificationKey {
     ///
     /// [`KeyError::Read`] when unreadable; otherwise as [`VerificationKey::from_pem`].
     pub fn from_file(path: &Path) -> Result<Self, KeyError> {
-        let pem = std::fs::read(path)
-            .map_err(|source| KeyError::Read { path: path.display().to_string(), source })?;
+        let pem = std::fs::read(path).map_err(|source| KeyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_pem(&pem)
     }
 
@@ -216,9 +222,15 @@ impl PredicateType {
         let is_uri = s.split_once(':').is_some_and(|(scheme, rest)| {
             !rest.is_empty()
                 && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         }) && !s.contains(char::is_whitespace);
-        if is_uri { Ok(Self(s.to_owned())) } else { Err(VerifyError::InvalidPredicateType(s.to_owned())) }
+        if is_uri {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(VerifyError::InvalidPredicateType(s.to_owned()))
+        }
     }
 
     /// The URI.
@@ -276,7 +288,10 @@ impl EnvelopePolicy {
     /// Require `artifact` among the statement's subjects.
     #[must_use]
     pub fn new(artifact: &ArtifactRef<'_>) -> Self {
-        Self { subject_sha256: artifact.sha256(), predicate_type: None }
+        Self {
+            subject_sha256: artifact.sha256(),
+            predicate_type: None,
+        }
     }
 
     /// Also require this predicate type.
@@ -369,26 +384,34 @@ pub fn verify_envelope(
         .iter()
         .enumerate()
         .find(|(_, s)| key.0.verify(&pae, &s.sig).is_ok())
-        .ok_or(VerifyError::SignatureMismatch { checked: envelope.signatures.len() })?;
+        .ok_or(VerifyError::SignatureMismatch {
+            checked: envelope.signatures.len(),
+        })?;
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
-        return Err(VerifyError::PayloadType { found: envelope.payload_type.clone() });
+        return Err(VerifyError::PayloadType {
+            found: envelope.payload_type.clone(),
+        });
     }
     let statement: Statement =
         serde_json::from_slice(&envelope.payload).map_err(VerifyError::Statement)?;
     if statement.type_ != STATEMENT_V0_1 && statement.type_ != STATEMENT_V1 {
-        return Err(VerifyError::StatementType { found: statement.type_ });
+        return Err(VerifyError::StatementType {
+            found: statement.type_,
+        });
     }
-    if let Some(want) = &policy.predicate_type {
-        if statement.predicate_type != want.as_uri() {
-            return Err(VerifyError::PredicateType {
-                expected: want.as_uri().to_owned(),
-                found: statement.predicate_type,
-            });
-        }
+    if let Some(want) = &policy.predicate_type
+        && statement.predicate_type != want.as_uri()
+    {
+        return Err(VerifyError::PredicateType {
+            expected: want.as_uri().to_owned(),
+            found: statement.predicate_type,
+        });
     }
     let want = hex::encode(policy.subject_sha256);
     let found = statement.subject.iter().any(|s| {
-        s.digest.get("sha256").is_some_and(|d| d.eq_ignore_ascii_case(&want))
+        s.digest
+            .get("sha256")
+            .is_some_and(|d| d.eq_ignore_ascii_case(&want))
     });
     if !found {
         return Err(VerifyError::SubjectMismatch { digest: want });
@@ -440,15 +463,21 @@ pub fn verify_bundle(
         }
         Content::MessageSignature(ms) => {
             if let Some(want) = &options.predicate_type {
-                return Err(VerifyError::NotAnAttestation { expected: want.as_uri().to_owned() });
+                return Err(VerifyError::NotAnAttestation {
+                    expected: want.as_uri().to_owned(),
+                });
             }
             let sha256 = artifact.sha256();
             if let Some(d) = &ms.message_digest {
                 if d.algorithm != HashAlgorithm::Sha2_256 {
-                    return Err(VerifyError::DigestAlgorithm(d.algorithm.as_str().to_owned()));
+                    return Err(VerifyError::DigestAlgorithm(
+                        d.algorithm.as_str().to_owned(),
+                    ));
                 }
                 if d.digest != sha256 {
-                    return Err(VerifyError::MessageDigestMismatch { artifact: hex::encode(sha256) });
+                    return Err(VerifyError::MessageDigestMismatch {
+                        artifact: hex::encode(sha256),
+                    });
                 }
             }
             let ok = match (artifact, key.0.algorithm()) {
@@ -458,7 +487,8 @@ pub fn verify_bundle(
                 }
                 (ArtifactRef::Sha256(_), _) => {
                     return Err(VerifyError::Unsupported(
-                        "an Ed25519 message signature needs the artifact itself, not its digest".into(),
+                        "an Ed25519 message signature needs the artifact itself, not its digest"
+                            .into(),
                     ));
                 }
             };
@@ -472,6 +502,7 @@ pub fn verify_bundle(
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
 mod tests {
     use super::*;
     use crate::signing::{LocalSigner, Signer as _, sign_envelope};
@@ -500,56 +531,111 @@ mod tests {
         let digest = hex::encode(art.sha256());
         let slsa = PredicateType::parse("slsaprovenance").unwrap_or_else(|e| panic!("{e}"));
         let policy = EnvelopePolicy::new(&art).with_predicate_type(slsa.clone());
-        let env = sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, &statement(&digest, slsa.as_uri()))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let env = sign_envelope(
+            &signer,
+            IN_TOTO_PAYLOAD_TYPE,
+            &statement(&digest, slsa.as_uri()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let ok = verify_envelope(&env, &key, &policy).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ok.statement.subject[0].name, "blob");
         assert_eq!(ok.key_id, signer.key_id());
 
         let other = ArtifactRef::Bytes(b"other");
         let r = verify_envelope(&env, &key, &EnvelopePolicy::new(&other));
-        assert!(matches!(r, Err(VerifyError::SubjectMismatch { .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(VerifyError::SubjectMismatch { .. })),
+            "{r:?}"
+        );
 
-        let r = verify_envelope(&env, &key, &EnvelopePolicy::new(&art).with_predicate_type(
-            PredicateType::parse("slsaprovenance1").unwrap_or_else(|e| panic!("{e}"))));
+        let r = verify_envelope(
+            &env,
+            &key,
+            &EnvelopePolicy::new(&art).with_predicate_type(
+                PredicateType::parse("slsaprovenance1").unwrap_or_else(|e| panic!("{e}")),
+            ),
+        );
         assert!(matches!(r, Err(VerifyError::PredicateType { .. })), "{r:?}");
 
         let (_, other_key, _) = setup();
         let r = verify_envelope(&env, &other_key, &policy);
-        assert!(matches!(r, Err(VerifyError::SignatureMismatch { checked: 1 })), "{r:?}");
+        assert!(
+            matches!(r, Err(VerifyError::SignatureMismatch { checked: 1 })),
+            "{r:?}"
+        );
 
         let mut tampered = env.clone();
         tampered.payload_type = "text/plain".into();
-        assert!(matches!(verify_envelope(&tampered, &key, &policy), Err(VerifyError::SignatureMismatch { .. })));
+        assert!(matches!(
+            verify_envelope(&tampered, &key, &policy),
+            Err(VerifyError::SignatureMismatch { .. })
+        ));
 
         let plain = sign_envelope(&signer, "text/plain", b"x").unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(verify_envelope(&plain, &key, &policy), Err(VerifyError::PayloadType { .. })));
+        assert!(matches!(
+            verify_envelope(&plain, &key, &policy),
+            Err(VerifyError::PayloadType { .. })
+        ));
 
-        let notjson = sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, b"[").unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(verify_envelope(&notjson, &key, &policy), Err(VerifyError::Statement(_))));
+        let notjson =
+            sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, b"[").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            verify_envelope(&notjson, &key, &policy),
+            Err(VerifyError::Statement(_))
+        ));
 
-        let v2 = statement(&digest, slsa.as_uri()).iter().copied().collect::<Vec<_>>();
-        let v2 = String::from_utf8_lossy(&v2).replace("Statement/v0.1", "Statement/v2");
-        let v2 = sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, v2.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(verify_envelope(&v2, &key, &policy), Err(VerifyError::StatementType { .. })));
+        let v2 = String::from_utf8_lossy(&statement(&digest, slsa.as_uri()))
+            .replace("Statement/v0.1", "Statement/v2");
+        let v2 = sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, v2.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            verify_envelope(&v2, &key, &policy),
+            Err(VerifyError::StatementType { .. })
+        ));
 
         let mut none = env.clone();
         none.signatures.clear();
-        assert!(matches!(verify_envelope(&none, &key, &policy), Err(VerifyError::NoSignatures)));
+        assert!(matches!(
+            verify_envelope(&none, &key, &policy),
+            Err(VerifyError::NoSignatures)
+        ));
 
         // A second, valid signature after a bogus one is found.
         let mut two = env.clone();
-        two.signatures.insert(0, crate::dsse::Signature { keyid: "x".into(), sig: vec![0x30, 0] });
-        assert_eq!(verify_envelope(&two, &key, &policy).map(|v| v.signature_index).ok(), Some(1));
+        two.signatures.insert(
+            0,
+            crate::dsse::Signature {
+                keyid: "x".into(),
+                sig: vec![0x30, 0],
+            },
+        );
+        assert_eq!(
+            verify_envelope(&two, &key, &policy)
+                .map(|v| v.signature_index)
+                .ok(),
+            Some(1)
+        );
     }
 
     #[test]
     fn predicate_type_names() {
         let p = |s: &str| PredicateType::parse(s).map(|p| p.as_uri().to_owned()).ok();
-        assert_eq!(p("slsaprovenance").as_deref(), Some("https://slsa.dev/provenance/v0.2"));
-        assert_eq!(p("slsaprovenance1").as_deref(), Some("https://slsa.dev/provenance/v1"));
-        assert_eq!(p("custom").as_deref(), Some("https://cosign.sigstore.dev/attestation/v1"));
-        assert_eq!(p("https://example.com/x").as_deref(), Some("https://example.com/x"));
+        assert_eq!(
+            p("slsaprovenance").as_deref(),
+            Some("https://slsa.dev/provenance/v0.2")
+        );
+        assert_eq!(
+            p("slsaprovenance1").as_deref(),
+            Some("https://slsa.dev/provenance/v1")
+        );
+        assert_eq!(
+            p("custom").as_deref(),
+            Some("https://cosign.sigstore.dev/attestation/v1")
+        );
+        assert_eq!(
+            p("https://example.com/x").as_deref(),
+            Some("https://example.com/x")
+        );
         assert_eq!(p("nonsense"), None);
         assert_eq!(p(""), None);
     }
@@ -565,9 +651,11 @@ mod tests {
 
     fn conformance(name: &str) -> (Bundle, Vec<u8>) {
         let dir = shared_dir().join("sigstore-conformance/bundle-verify");
-        let b = std::fs::read(dir.join(name).join("bundle.sigstore.json")).unwrap_or_else(|e| panic!("{e}"));
+        let b = std::fs::read(dir.join(name).join("bundle.sigstore.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
         let bundle = Bundle::from_json(&b).unwrap_or_else(|e| panic!("{e}"));
-        let art = std::fs::read(dir.join(name).join("artifact")).or_else(|_| std::fs::read(dir.join("a.txt")))
+        let art = std::fs::read(dir.join(name).join("artifact"))
+            .or_else(|_| std::fs::read(dir.join("a.txt")))
             .unwrap_or_else(|e| panic!("{e}"));
         (bundle, art)
     }
@@ -576,31 +664,58 @@ mod tests {
     fn managed_key_message_signature_bundle() {
         let (bundle, art) = conformance("managed-key-happy-path");
         let dir = shared_dir().join("sigstore-conformance/bundle-verify/managed-key-happy-path");
-        let key = VerificationKey::from_file(&dir.join("key.pub")).unwrap_or_else(|e| panic!("{e}"));
-        let insecure = BundleOptions { insecure_ignore_tlog: true, ..BundleOptions::default() };
+        let key =
+            VerificationKey::from_file(&dir.join("key.pub")).unwrap_or_else(|e| panic!("{e}"));
+        let insecure = BundleOptions {
+            insecure_ignore_tlog: true,
+            ..BundleOptions::default()
+        };
         let r = verify_bundle(&bundle, ArtifactRef::Bytes(&art), &key, &insecure);
-        assert!(matches!(r, Ok(BundleVerification::MessageSignature { .. })), "{r:?}");
+        assert!(
+            matches!(r, Ok(BundleVerification::MessageSignature { .. })),
+            "{r:?}"
+        );
         let digest = ArtifactRef::Sha256(ArtifactRef::Bytes(&art).sha256());
         assert!(verify_bundle(&bundle, digest, &key, &insecure).is_ok());
         // Fail closed on the tlog until it is implemented.
-        let r = verify_bundle(&bundle, ArtifactRef::Bytes(&art), &key, &BundleOptions::default());
+        let r = verify_bundle(
+            &bundle,
+            ArtifactRef::Bytes(&art),
+            &key,
+            &BundleOptions::default(),
+        );
         assert!(matches!(r, Err(VerifyError::TlogNotImplemented)), "{r:?}");
         assert!(r.as_ref().err().is_some_and(|e| !e.is_denial()));
         let r = verify_bundle(&bundle, ArtifactRef::Bytes(b"tampered"), &key, &insecure);
-        assert!(matches!(r, Err(VerifyError::MessageDigestMismatch { .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(VerifyError::MessageDigestMismatch { .. })),
+            "{r:?}"
+        );
         let (_, other, _) = setup();
         let r = verify_bundle(&bundle, ArtifactRef::Bytes(&art), &other, &insecure);
-        assert!(matches!(r, Err(VerifyError::SignatureMismatch { .. })), "{r:?}");
-        let typed = BundleOptions { predicate_type: PredicateType::parse("custom").ok(), insecure_ignore_tlog: true };
+        assert!(
+            matches!(r, Err(VerifyError::SignatureMismatch { .. })),
+            "{r:?}"
+        );
+        let typed = BundleOptions {
+            predicate_type: PredicateType::parse("custom").ok(),
+            insecure_ignore_tlog: true,
+        };
         let r = verify_bundle(&bundle, ArtifactRef::Bytes(&art), &key, &typed);
-        assert!(matches!(r, Err(VerifyError::NotAnAttestation { .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(VerifyError::NotAnAttestation { .. })),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn certificate_bundles_are_undecided_with_a_key() {
         let (bundle, art) = conformance("happy-path-v0.3");
         let (_, key, _) = setup();
-        let insecure = BundleOptions { insecure_ignore_tlog: true, ..BundleOptions::default() };
+        let insecure = BundleOptions {
+            insecure_ignore_tlog: true,
+            ..BundleOptions::default()
+        };
         let r = verify_bundle(&bundle, ArtifactRef::Bytes(&art), &key, &insecure);
         assert!(matches!(r, Err(VerifyError::Unsupported(_))), "{r:?}");
     }
@@ -609,8 +724,12 @@ mod tests {
     fn dsse_bundle_without_tlog() {
         let (signer, key, blob) = setup();
         let art = ArtifactRef::Bytes(&blob);
-        let env = sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, &statement(&hex::encode(art.sha256()), "https://x.example/p"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let env = sign_envelope(
+            &signer,
+            IN_TOTO_PAYLOAD_TYPE,
+            &statement(&hex::encode(art.sha256()), "https://x.example/p"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let bundle = Bundle {
             media_type: crate::bundle::MEDIA_TYPE_V0_3.into(),
             verification_material: Some(crate::bundle::VerificationMaterial {
@@ -624,7 +743,13 @@ mod tests {
         let r = verify_bundle(&bundle, art, &key, &BundleOptions::default());
         assert!(matches!(r, Err(VerifyError::NoTlogEntries)), "{r:?}");
         assert!(r.as_ref().err().is_some_and(VerifyError::is_denial));
-        let insecure = BundleOptions { insecure_ignore_tlog: true, ..BundleOptions::default() };
-        assert!(matches!(verify_bundle(&bundle, art, &key, &insecure), Ok(BundleVerification::Attestation(_))));
+        let insecure = BundleOptions {
+            insecure_ignore_tlog: true,
+            ..BundleOptions::default()
+        };
+        assert!(matches!(
+            verify_bundle(&bundle, art, &key, &insecure),
+            Ok(BundleVerification::Attestation(_))
+        ));
     }
 }

@@ -27,7 +27,11 @@ pub const REPRODUCIBLE_LABEL: &str = "chains.tekton.dev/reproducible";
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 fn string_map(m: &BTreeMap<String, String>) -> Value {
-    Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
 }
 
 /// `materials`: Chains writes `{uri?, digest?}` and omits the list when empty.
@@ -53,7 +57,12 @@ fn materials_json(mats: &[Artifact]) -> Option<Value> {
 
 /// Chains' `attest.Invocation`: config source, parameters (declared defaults, then the
 /// run's values) and the environment (annotations, labels).
-fn invocation(meta: &ObjectMeta, provenance: Option<&Provenance>, params: &[Param], specs: &[ParamSpec]) -> Value {
+fn invocation(
+    meta: &ObjectMeta,
+    provenance: Option<&Provenance>,
+    params: &[Param],
+    specs: &[ParamSpec],
+) -> Value {
     let mut config_source = Map::new();
     if let Some(rs) = provenance.and_then(|p| p.ref_source.as_ref()) {
         if !rs.uri.is_empty() {
@@ -99,8 +108,15 @@ fn invocation(meta: &ObjectMeta, provenance: Option<&Provenance>, params: &[Para
 
 /// Chains' `attest.Step`: what ran in a step (entry point, arguments, image, container).
 fn step(spec: &Step, state: &StepState) -> Value {
-    let entry_point = if spec.script.is_empty() { spec.command.join(" ") } else { spec.script.clone() };
-    let image = state.image_id.strip_prefix("docker-pullable://").unwrap_or(&state.image_id);
+    let entry_point = if spec.script.is_empty() {
+        spec.command.join(" ")
+    } else {
+        spec.script.clone()
+    };
+    let image = state
+        .image_id
+        .strip_prefix("docker-pullable://")
+        .unwrap_or(&state.image_id);
     json!({
         "entryPoint": entry_point,
         "arguments": spec.args,
@@ -118,8 +134,14 @@ fn metadata(meta: &ObjectMeta, start: Option<Timestamp>, finish: Option<Timestam
     if let Some(t) = finish {
         m.insert("buildFinishedOn".into(), Value::String(t.to_string()));
     }
-    m.insert("completeness".into(), json!({"parameters": false, "environment": false, "materials": false}));
-    let reproducible = meta.labels.get(REPRODUCIBLE_LABEL).is_some_and(|v| v == "true");
+    m.insert(
+        "completeness".into(),
+        json!({"parameters": false, "environment": false, "materials": false}),
+    );
+    let reproducible = meta
+        .labels
+        .get(REPRODUCIBLE_LABEL)
+        .is_some_and(|v| v == "true");
     m.insert("reproducible".into(), Value::Bool(reproducible));
     Value::Object(m)
 }
@@ -146,7 +168,13 @@ fn predicate(
 }
 
 fn subjects(artifacts: Vec<Artifact>) -> Vec<super::Subject> {
-    artifacts.into_iter().map(|a| super::Subject { name: a.name, digest: a.digest }).collect()
+    artifacts
+        .into_iter()
+        .map(|a| super::Subject {
+            name: a.name,
+            digest: a.digest,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use super::{invocation, metadata, predicate, step, subjects};
 use crate::provenance::extract::{
-    append_artifacts, pipeline_params_and_results_materials, pipeline_subjects, sidecar_image_materials,
-    step_image_materials, task_runs_for,
+    append_artifacts, pipeline_params_and_results_materials, pipeline_subjects,
+    sidecar_image_materials, step_image_materials, task_runs_for,
 };
 use crate::provenance::statement::{PREDICATE_SLSA_V02, STATEMENT_V01};
 use crate::provenance::{FormatError, FormatOptions, Statement};
@@ -27,38 +27,83 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 ///
 /// [`FormatError::ImageId`] when a completed child's step or sidecar image ID is
 /// malformed.
-pub fn pipelinerun(pr: &PipelineRun, children: &[TaskRun], opts: &FormatOptions) -> Result<Statement, FormatError> {
+pub fn pipelinerun(
+    pr: &PipelineRun,
+    children: &[TaskRun],
+    opts: &FormatOptions,
+) -> Result<Statement, FormatError> {
     let subject = subjects(pipeline_subjects(pr, children, opts.deep_inspection));
 
     let mut mats = Vec::new();
-    if let Some(rs) = pr.status.provenance.as_ref().and_then(|p| p.ref_source.as_ref()) {
-        append_artifacts(&mut mats, [crate::provenance::extract::Artifact { name: rs.uri.clone(), digest: rs.digest.clone() }]);
+    if let Some(rs) = pr
+        .status
+        .provenance
+        .as_ref()
+        .and_then(|p| p.ref_source.as_ref())
+    {
+        append_artifacts(
+            &mut mats,
+            [crate::provenance::extract::Artifact {
+                name: rs.uri.clone(),
+                digest: rs.digest.clone(),
+            }],
+        );
     }
     for (_, task) in pr.pipeline_tasks() {
         for tr in task_runs_for(task, children).filter(|tr| tr.status.completion_time.is_some()) {
             append_artifacts(&mut mats, step_image_materials(tr)?);
             append_artifacts(&mut mats, sidecar_image_materials(tr)?);
-            if let Some(rs) = tr.status.provenance.as_ref().and_then(|p| p.ref_source.as_ref()) {
+            if let Some(rs) = tr
+                .status
+                .provenance
+                .as_ref()
+                .and_then(|p| p.ref_source.as_ref())
+            {
                 append_artifacts(
                     &mut mats,
-                    [crate::provenance::extract::Artifact { name: rs.uri.clone(), digest: rs.digest.clone() }],
+                    [crate::provenance::extract::Artifact {
+                        name: rs.uri.clone(),
+                        digest: rs.digest.clone(),
+                    }],
                 );
             }
         }
     }
-    append_artifacts(&mut mats, pipeline_params_and_results_materials(pr, children, opts.deep_inspection));
+    append_artifacts(
+        &mut mats,
+        pipeline_params_and_results_materials(pr, children, opts.deep_inspection),
+    );
 
-    let specs = pr.status.pipeline_spec.as_ref().map(|ps| &ps.params[..]).unwrap_or_default();
-    let inv = invocation(&pr.metadata, pr.status.provenance.as_ref(), &pr.spec.params, specs);
+    let specs = pr
+        .status
+        .pipeline_spec
+        .as_ref()
+        .map(|ps| &ps.params[..])
+        .unwrap_or_default();
+    let inv = invocation(
+        &pr.metadata,
+        pr.status.provenance.as_ref(),
+        &pr.spec.params,
+        specs,
+    );
     let pred = predicate(
         &opts.builder_id,
         BUILD_TYPE,
         inv,
         build_config(pr, children),
-        metadata(&pr.metadata, pr.status.start_time, pr.status.completion_time),
+        metadata(
+            &pr.metadata,
+            pr.status.start_time,
+            pr.status.completion_time,
+        ),
         &mats,
     );
-    Ok(Statement::new(STATEMENT_V01, subject, PREDICATE_SLSA_V02, pred))
+    Ok(Statement::new(
+        STATEMENT_V01,
+        subject,
+        PREDICATE_SLSA_V02,
+        pred,
+    ))
 }
 
 /// `buildConfig.tasks`: one entry per completed child TaskRun, in pipeline order.
@@ -85,7 +130,14 @@ fn build_config(pr: &PipelineRun, children: &[TaskRun]) -> Value {
     json!({ "tasks": tasks })
 }
 
-fn task_entry(pr: &PipelineRun, n_tasks: usize, i: usize, t: &PipelineTask, tr: &TaskRun, last: Option<&str>) -> Option<Value> {
+fn task_entry(
+    pr: &PipelineRun,
+    n_tasks: usize,
+    i: usize,
+    t: &PipelineTask,
+    tr: &TaskRun,
+    last: Option<&str>,
+) -> Option<Value> {
     // Tasks that did not run to completion, or whose steps cannot be matched, are left out.
     let finished = tr.status.completion_time?;
     let ts = tr.status.task_spec.as_ref()?;
@@ -106,10 +158,11 @@ fn task_entry(pr: &PipelineRun, n_tasks: usize, i: usize, t: &PipelineTask, tr: 
             after.push(r);
         }
     }
-    if after.is_empty() && i >= n_tasks {
-        if let Some(l) = last {
-            after.push(l.to_owned());
-        }
+    if after.is_empty()
+        && i >= n_tasks
+        && let Some(l) = last
+    {
+        after.push(l.to_owned());
     }
 
     let mut m = Map::new();
@@ -119,12 +172,24 @@ fn task_entry(pr: &PipelineRun, n_tasks: usize, i: usize, t: &PipelineTask, tr: 
     if !after.is_empty() {
         m.insert("after".into(), json!(after));
     }
-    m.insert("ref".into(), t.task_ref.as_ref().map_or_else(|| json!({}), |r| r.to_json()));
-    let started = tr.status.start_time.map_or_else(|| ZERO_TIME.to_owned(), |s| s.to_string());
+    m.insert(
+        "ref".into(),
+        t.task_ref
+            .as_ref()
+            .map_or_else(|| json!({}), |r| r.to_json()),
+    );
+    // Chains: dereferences a missing start time and panics; hallmark writes Go's zero time.
+    let started = tr
+        .status
+        .start_time
+        .map_or_else(|| ZERO_TIME.to_owned(), |s| s.to_string());
     m.insert("startedOn".into(), Value::String(started));
     m.insert("finishedOn".into(), Value::String(finished.to_string()));
     if !pr.spec.service_account_name.is_empty() {
-        m.insert("serviceAccountName".into(), Value::String(pr.spec.service_account_name.clone()));
+        m.insert(
+            "serviceAccountName".into(),
+            Value::String(pr.spec.service_account_name.clone()),
+        );
     }
     let status = status(&tr.status.conditions);
     if !status.is_empty() {
@@ -133,9 +198,20 @@ fn task_entry(pr: &PipelineRun, n_tasks: usize, i: usize, t: &PipelineTask, tr: 
     if !steps.is_empty() {
         m.insert("steps".into(), Value::Array(steps));
     }
-    m.insert("invocation".into(), invocation(&tr.metadata, tr.status.provenance.as_ref(), &tr.spec.params, &ts.params));
+    m.insert(
+        "invocation".into(),
+        invocation(
+            &tr.metadata,
+            tr.status.provenance.as_ref(),
+            &tr.spec.params,
+            &ts.params,
+        ),
+    );
     if !tr.status.results.is_empty() {
-        m.insert("results".into(), Value::Array(tr.status.results.iter().map(|r| r.to_json()).collect()));
+        m.insert(
+            "results".into(),
+            Value::Array(tr.status.results.iter().map(|r| r.to_json()).collect()),
+        );
     }
     Some(Value::Object(m))
 }
@@ -150,8 +226,9 @@ fn status(conditions: &[Condition]) -> &'static str {
     }
 }
 
-static VAR_SUBSTITUTION: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(r"\$\([_a-zA-Z0-9.-]+(\.[_a-zA-Z0-9.-]+)*(\[([0-9]+|\*)\])?\)").ok());
+static VAR_SUBSTITUTION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"\$\([_a-zA-Z0-9.-]+(\.[_a-zA-Z0-9.-]+)*(\[([0-9]+|\*)\])?\)").ok()
+});
 
 /// The `$(...)` expressions in `s`, without `$(` and `)`.
 fn expressions(s: &str, out: &mut Vec<String>) {
@@ -183,10 +260,19 @@ fn result_ref_tasks(t: &PipelineTask) -> Vec<String> {
     }
     if let Some(ts) = &t.task_spec {
         for s in ts.steps.iter().chain(&ts.sidecars) {
-            for v in [&s.name, &s.image, &s.image_pull_policy, &s.script, &s.working_dir] {
+            for v in [
+                &s.name,
+                &s.image,
+                &s.image_pull_policy,
+                &s.script,
+                &s.working_dir,
+            ] {
                 expressions(v, &mut exprs);
             }
-            s.command.iter().chain(s.args.iter().flatten()).for_each(|v| expressions(v, &mut exprs));
+            s.command
+                .iter()
+                .chain(s.args.iter().flatten())
+                .for_each(|v| expressions(v, &mut exprs));
             for e in &s.env {
                 expressions(&e.value, &mut exprs);
                 e.value_from.iter().for_each(|v| expressions(v, &mut exprs));
@@ -197,7 +283,9 @@ fn result_ref_tasks(t: &PipelineTask) -> Vec<String> {
         .iter()
         .filter_map(|e| {
             let parts: Vec<&str> = e.split('.').collect();
-            let looks = parts.len() >= 4 && matches!(parts[0], "tasks" | "finally") && parts[2] == "results";
+            let looks = parts.len() >= 4
+                && matches!(parts[0], "tasks" | "finally")
+                && parts[2] == "results";
             (looks && matches!(parts.len(), 4 | 5)).then(|| parts[1].to_owned())
         })
         .collect()
@@ -212,10 +300,19 @@ mod tests {
     fn result_refs() {
         let t = PipelineTask {
             params: vec![
-                Param { name: "a".into(), value: ParamValue::String("$(tasks.clone.results.commit) $(params.x)".into()) },
-                Param { name: "b".into(), value: ParamValue::Array(vec!["$(tasks.build.results.out[*])".into()]) },
+                Param {
+                    name: "a".into(),
+                    value: ParamValue::String("$(tasks.clone.results.commit) $(params.x)".into()),
+                },
+                Param {
+                    name: "b".into(),
+                    value: ParamValue::Array(vec!["$(tasks.build.results.out[*])".into()]),
+                },
             ],
-            when: vec![WhenExpression { input: "$(finally.f.results.r.key)".into(), ..Default::default() }],
+            when: vec![WhenExpression {
+                input: "$(finally.f.results.r.key)".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
         assert_eq!(result_ref_tasks(&t), ["clone", "build", "f"]);

@@ -26,17 +26,36 @@ pub fn taskrun(tr: &TaskRun, opts: &FormatOptions) -> Result<Statement, FormatEr
     append_artifacts(&mut mats, sidecar_image_materials(tr)?);
     append_artifacts(&mut mats, task_params_and_results_materials(tr));
 
-    let specs = tr.status.task_spec.as_ref().map(|ts| &ts.params[..]).unwrap_or_default();
-    let inv = invocation(&tr.metadata, tr.status.provenance.as_ref(), &tr.spec.params, specs);
+    let specs = tr
+        .status
+        .task_spec
+        .as_ref()
+        .map(|ts| &ts.params[..])
+        .unwrap_or_default();
+    let inv = invocation(
+        &tr.metadata,
+        tr.status.provenance.as_ref(),
+        &tr.spec.params,
+        specs,
+    );
     let pred = predicate(
         &opts.builder_id,
         BUILD_TYPE,
         inv,
         build_config(tr),
-        metadata(&tr.metadata, tr.status.start_time, tr.status.completion_time),
+        metadata(
+            &tr.metadata,
+            tr.status.start_time,
+            tr.status.completion_time,
+        ),
         &mats,
     );
-    Ok(Statement::new(STATEMENT_V01, subject, PREDICATE_SLSA_V02, pred))
+    Ok(Statement::new(
+        STATEMENT_V01,
+        subject,
+        PREDICATE_SLSA_V02,
+        pred,
+    ))
 }
 
 /// `buildConfig.steps`: each step state with the Task step of the same name.

@@ -6,7 +6,8 @@
 use super::FormatError as Error;
 use super::hints::{COMMIT_PARAM, URL_PARAM, spdx_git, string_val, structured_inputs};
 use super::predicate::ResourceDescriptor;
-use crate::tekton::{PipelineRun, RefSource, RunResult, TaskRun};
+use crate::tekton::{PipelineRun, Provenance, RefSource, RunResult, TaskRun, V1BETA1};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Name of the resolved dependency of a PipelineRun's pipeline definition.
@@ -21,6 +22,41 @@ pub(crate) const INPUT_RESULT: &str = "inputs/result";
 const PIPELINE_RESOURCE: &str = "pipelineResource";
 /// Prefix of the resolved dependencies of remote StepActions.
 const STEP_ACTION_CONFIG: &str = "stepAction";
+
+/// The `refSource` Chains sees. Tekton's v1beta1 → v1 conversion keeps `refSource`
+/// and drops the older `configSource`, which the model reads into `ref_source`.
+fn ref_source_seen<'a>(
+    provenance: Option<&'a Provenance>,
+    raw: &Value,
+    pointer: &str,
+    api_version: Option<&str>,
+) -> Option<&'a RefSource> {
+    let rs = provenance?.ref_source.as_ref()?;
+    if api_version == Some(V1BETA1) && raw.pointer(pointer).is_none_or(Value::is_null) {
+        return None;
+    }
+    Some(rs)
+}
+
+/// A TaskRun's `status.provenance.refSource`, as Chains sees it.
+pub(crate) fn task_ref_source(tr: &TaskRun) -> Option<&RefSource> {
+    ref_source_seen(
+        tr.status.provenance.as_ref(),
+        &tr.raw,
+        "/status/provenance/refSource",
+        tr.api_version.as_deref(),
+    )
+}
+
+/// A PipelineRun's `status.provenance.refSource`, as Chains sees it.
+pub(crate) fn pipeline_ref_source(pr: &PipelineRun) -> Option<&RefSource> {
+    ref_source_seen(
+        pr.status.provenance.as_ref(),
+        &pr.raw,
+        "/status/provenance/refSource",
+        pr.api_version.as_deref(),
+    )
+}
 
 /// An SLSA v0.2-style material (`uri` + digest set), Chains' intermediate form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +107,10 @@ fn ref_dependency(name: &str, rs: &RefSource) -> ResourceDescriptor {
     }
 }
 
-fn from_materials(mats: Vec<Material>, name: &str) -> impl Iterator<Item = ResourceDescriptor> + '_ {
+fn from_materials(
+    mats: Vec<Material>,
+    name: &str,
+) -> impl Iterator<Item = ResourceDescriptor> + '_ {
     mats.into_iter().map(move |m| ResourceDescriptor {
         name: name.to_owned(),
         uri: m.uri,
@@ -82,7 +121,10 @@ fn from_materials(mats: Vec<Material>, name: &str) -> impl Iterator<Item = Resou
 
 /// Chains' `fromImageID`: `[docker-pullable://]uri@alg:hex` → `oci://uri`.
 fn from_image_id(image_id: &str, path: impl FnOnce() -> String) -> Result<Material, Error> {
-    let bad = |path: String| Error::ImageId { path, image_id: image_id.to_owned() };
+    let bad = |path: String| Error::ImageId {
+        path,
+        image_id: image_id.to_owned(),
+    };
     let parts: Vec<&str> = image_id.split('@').collect();
     let [uri, digest] = parts.as_slice() else {
         return Err(bad(path()));
@@ -98,10 +140,16 @@ fn from_image_id(image_id: &str, path: impl FnOnce() -> String) -> Result<Materi
     })
 }
 
-fn images<'a>(tr: &TaskRun, field: &str, ids: impl IntoIterator<Item = &'a str>) -> Result<Vec<Material>, Error> {
+fn images<'a>(
+    tr: &TaskRun,
+    field: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Material>, Error> {
     let mut mats = Vec::new();
     for (i, id) in ids.into_iter().enumerate() {
-        let m = from_image_id(id, || format!("TaskRun {} status.{field}[{i}].imageID", tr.name()))?;
+        let m = from_image_id(id, || {
+            format!("TaskRun {} status.{field}[{i}].imageID", tr.name())
+        })?;
         append_merged(&mut mats, [m]);
     }
     Ok(mats)
@@ -109,8 +157,16 @@ fn images<'a>(tr: &TaskRun, field: &str, ids: impl IntoIterator<Item = &'a str>)
 
 /// Step images, then sidecar images (each list de-duplicated on its own).
 fn step_and_sidecar_images(tr: &TaskRun) -> Result<Vec<Material>, Error> {
-    let mut mats = images(tr, "steps", tr.status.steps.iter().map(|s| s.image_id.as_str()))?;
-    mats.extend(images(tr, "sidecars", tr.status.sidecars.iter().map(|s| s.image_id.as_str()))?);
+    let mut mats = images(
+        tr,
+        "steps",
+        tr.status.steps.iter().map(|s| s.image_id.as_str()),
+    )?;
+    mats.extend(images(
+        tr,
+        "sidecars",
+        tr.status.sidecars.iter().map(|s| s.image_id.as_str()),
+    )?);
     Ok(mats)
 }
 
@@ -124,7 +180,10 @@ fn git_material(commit: &str, url: &str) -> Material {
 fn structured_materials<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<Material> {
     structured_inputs(results)
         .into_iter()
-        .map(|(uri, alg, hex)| Material { uri, digest: BTreeMap::from([(alg, hex)]) })
+        .map(|(uri, alg, hex)| Material {
+            uri,
+            digest: BTreeMap::from([(alg, hex)]),
+        })
         .collect()
 }
 
@@ -157,7 +216,7 @@ pub(crate) fn task_params_and_results(tr: &TaskRun) -> Vec<Material> {
             url = string_val(&r.value).to_owned();
         }
     }
-    // Chains: the URL is checked after `git+…​.git` is added, so it is never empty and
+    // Chains: the URL is checked after the `git+` prefix and `.git` suffix are added, so it is never empty and
     // a commit alone is enough.
     let url = spdx_git(&url);
     let mut mats = Vec::new();
@@ -193,9 +252,18 @@ pub(crate) fn step_action_results(tr: &TaskRun) -> Vec<Material> {
 
 /// Chains' `fromRemoteStepActions`.
 fn remote_step_actions(tr: &TaskRun) -> impl Iterator<Item = ResourceDescriptor> + '_ {
-    tr.status.steps.iter().filter_map(|s| {
-        let rs = s.provenance.as_ref()?.ref_source.as_ref()?;
-        Some(ref_dependency(&format!("{STEP_ACTION_CONFIG}/{}", s.name), rs))
+    tr.status.steps.iter().enumerate().filter_map(|(i, s)| {
+        let pointer = format!("/status/steps/{i}/provenance/refSource");
+        let rs = ref_source_seen(
+            s.provenance.as_ref(),
+            &tr.raw,
+            &pointer,
+            tr.api_version.as_deref(),
+        )?;
+        Some(ref_dependency(
+            &format!("{STEP_ACTION_CONFIG}/{}", s.name),
+            rs,
+        ))
     })
 }
 
@@ -222,12 +290,16 @@ fn remove_duplicates(deps: Vec<ResourceDescriptor>) -> Vec<ResourceDescriptor> {
 }
 
 /// Resolved dependencies of a TaskRun (Chains' `resolveddependencies.TaskRun`).
-pub(crate) fn task_run(tr: &TaskRun, opts: ResolveOptions) -> Result<Vec<ResourceDescriptor>, Error> {
+pub(crate) fn task_run(
+    tr: &TaskRun,
+    opts: ResolveOptions,
+) -> Result<Vec<ResourceDescriptor>, Error> {
     let mut deps = Vec::new();
-    if let Some(rs) = tr.status.provenance.as_ref().and_then(|p| p.ref_source.as_ref()) {
+    if let Some(rs) = task_ref_source(tr) {
         deps.push(ref_dependency(TASK_CONFIG, rs));
     }
-    let mut own: Vec<ResourceDescriptor> = from_materials(step_and_sidecar_images(tr)?, "").collect();
+    let mut own: Vec<ResourceDescriptor> =
+        from_materials(step_and_sidecar_images(tr)?, "").collect();
     if opts.with_step_actions {
         own.extend(from_materials(step_action_results(tr), INPUT_RESULT));
         own.extend(remote_step_actions(tr));
@@ -255,7 +327,11 @@ pub(crate) fn executed_tasks<'a>(pr: &PipelineRun, children: &'a [TaskRun]) -> V
 }
 
 /// Chains' `FromPipelineParamsAndResults`.
-fn pipeline_params_and_results(pr: &PipelineRun, executed: &[&TaskRun], deep: bool) -> Vec<Material> {
+fn pipeline_params_and_results(
+    pr: &PipelineRun,
+    executed: &[&TaskRun],
+    deep: bool,
+) -> Vec<Material> {
     let mut mats = Vec::new();
     append_merged(&mut mats, structured_materials(&pr.status.results));
     let (mut commit, mut url) = ("", "");
@@ -306,11 +382,11 @@ pub(crate) fn pipeline_run(
     describe: &dyn Fn(&TaskRun) -> Result<Vec<u8>, Error>,
 ) -> Result<Vec<ResourceDescriptor>, Error> {
     let mut deps = Vec::new();
-    if let Some(rs) = pr.status.provenance.as_ref().and_then(|p| p.ref_source.as_ref()) {
+    if let Some(rs) = pipeline_ref_source(pr) {
         deps.push(ref_dependency(PIPELINE_CONFIG, rs));
     }
     for tr in executed {
-        let rs = tr.status.provenance.as_ref().and_then(|p| p.ref_source.as_ref());
+        let rs = task_ref_source(tr);
         match descriptor {
             TaskDescriptor::Slsa => {
                 if let Some(rs) = rs {
@@ -318,7 +394,9 @@ pub(crate) fn pipeline_run(
                 }
             }
             TaskDescriptor::Tekton => {
-                let mut d = rs.map_or_else(ResourceDescriptor::default, |rs| ref_dependency(PIPELINE_TASK_CONFIG, rs));
+                let mut d = rs.map_or_else(ResourceDescriptor::default, |rs| {
+                    ref_dependency(PIPELINE_TASK_CONFIG, rs)
+                });
                 d.name = PIPELINE_TASK_CONFIG.to_owned();
                 // Chains logs a TaskRun it cannot encode and skips it entirely.
                 let Ok(content) = describe(tr) else { continue };
@@ -337,6 +415,9 @@ pub(crate) fn pipeline_run(
             deps.extend(from_materials(step_action_results(tr), INPUT_RESULT));
         }
     }
-    deps.extend(from_materials(pipeline_params_and_results(pr, executed, deep), INPUT_RESULT));
+    deps.extend(from_materials(
+        pipeline_params_and_results(pr, executed, deep),
+        INPUT_RESULT,
+    ));
     Ok(remove_duplicates(deps))
 }

@@ -283,6 +283,216 @@ fn go_frac(v: u64, prec: u32) -> (String, u64) {
     (format!(".{}", digits.trim_end_matches('0')), int)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuantityFormat {
+    DecimalSi,
+    BinarySi,
+    DecimalExponent,
+}
+
+/// The text Kubernetes' `resource.Quantity` marshals to after parsing `text` (its
+/// canonical form, or the input itself when already canonical). `None` when Kubernetes
+/// would reject the quantity.
+pub(crate) fn canonical_quantity(text: &str) -> Option<String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s == "0" {
+        return Some("0".to_owned());
+    }
+    let b = s.as_bytes();
+    let mut pos = 0;
+    let negative = b[0] == b'-';
+    if matches!(b[0], b'-' | b'+') {
+        pos = 1;
+    }
+    while pos < b.len() && b[pos] == b'0' {
+        pos += 1;
+    }
+    if pos >= b.len() {
+        return Some("0".to_owned());
+    }
+    let start = pos;
+    while pos < b.len() && b[pos].is_ascii_digit() {
+        pos += 1;
+    }
+    let num = if pos == start { "0" } else { &s[start..pos] };
+    let mut denom = "";
+    if b.get(pos) == Some(&b'.') {
+        pos += 1;
+        let ds = pos;
+        while pos < b.len() && b[pos].is_ascii_digit() {
+            pos += 1;
+        }
+        denom = &s[ds..pos];
+    }
+    let suffix = &s[pos..];
+    let (base, exponent, format) = quantity_suffix(suffix)?;
+    let shifted = format!("{num}{denom}");
+    let denom_len = i32::try_from(denom.len()).ok()?;
+    let digits = i32::try_from(num.len() + denom.len()).ok()?;
+    // Kubernetes' int64 fast path, which keeps an already-canonical input as written.
+    if base == 10 {
+        let scale = exponent - denom_len;
+        if 18 - digits >= 0 && scale >= -9 {
+            let value: i128 = shifted.parse().ok()?;
+            if scale % 3 == 0 && !shifted.ends_with("000") && !shifted.starts_with('0') {
+                return Some(s.to_owned());
+            }
+            return Some(canonical_from(
+                if negative { -value } else { value },
+                scale,
+                format,
+            ));
+        }
+    } else if denom.is_empty() && exponent >= 0 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let approx = (exponent as f32 * 3.0 / 10.0) as i32;
+        let num_len = i32::try_from(num.len()).ok()?;
+        if 15 - num_len - approx > 0 {
+            let value: i64 = num.parse().ok()?;
+            if let Some(result) = value.checked_mul(1i64 << exponent) {
+                if exponent % 10 == 0 && value & 0x07 != 0 {
+                    return Some(s.to_owned());
+                }
+                let result = i128::from(result);
+                return Some(canonical_from(
+                    if negative { -result } else { result },
+                    0,
+                    format,
+                ));
+            }
+        }
+    }
+    // General path: the exact value, rounded up to nano units.
+    let digits_val: i128 = shifted.parse().ok()?;
+    let mut nanos: i128; // magnitude, in units of 1e-9
+    if base == 10 {
+        let shift = exponent - denom_len + 9;
+        nanos = if shift >= 0 {
+            digits_val.checked_mul(10i128.checked_pow(u32::try_from(shift).ok()?)?)?
+        } else {
+            let div = 10i128.checked_pow(u32::try_from(-shift).ok()?)?;
+            (digits_val + div - 1) / div
+        };
+    } else {
+        let scaled = digits_val.checked_mul(1i128.checked_shl(u32::try_from(exponent).ok()?)?)?;
+        let div = 10i128.pow(u32::try_from(denom_len).ok()?);
+        nanos = (scaled.checked_mul(1_000_000_000)? + div - 1) / div;
+    }
+    let mut format = format;
+    if format == QuantityFormat::BinarySi {
+        let max = i128::from(i64::MAX) * 1_000_000_000;
+        nanos = nanos.min(max);
+        if nanos > 0 && nanos < 1_000_000_000 {
+            format = QuantityFormat::DecimalSi;
+        }
+    }
+    Some(canonical_from(
+        if negative { -nanos } else { nanos },
+        -9,
+        format,
+    ))
+}
+
+fn quantity_suffix(suffix: &str) -> Option<(u32, i32, QuantityFormat)> {
+    let dec = match suffix {
+        "n" => Some(-9),
+        "u" => Some(-6),
+        "m" => Some(-3),
+        "" => Some(0),
+        "k" => Some(3),
+        "M" => Some(6),
+        "G" => Some(9),
+        "T" => Some(12),
+        "P" => Some(15),
+        "E" => Some(18),
+        _ => None,
+    };
+    if let Some(e) = dec {
+        return Some((10, e, QuantityFormat::DecimalSi));
+    }
+    let bin = match suffix {
+        "Ki" => Some(10),
+        "Mi" => Some(20),
+        "Gi" => Some(30),
+        "Ti" => Some(40),
+        "Pi" => Some(50),
+        "Ei" => Some(60),
+        _ => None,
+    };
+    if let Some(e) = bin {
+        return Some((2, e, QuantityFormat::BinarySi));
+    }
+    let rest = suffix.strip_prefix(['e', 'E']).filter(|r| !r.is_empty())?;
+    let unsigned = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+    if unsigned.is_empty() || !unsigned.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let e: i64 = rest.parse().ok()?;
+    // Go truncates the parsed int64 exponent to int32.
+    #[allow(clippy::cast_possible_truncation)]
+    Some((10, e as i32, QuantityFormat::DecimalExponent))
+}
+
+/// `Quantity.CanonicalizeBytes` for `value × 10^scale`.
+fn canonical_from(value: i128, scale: i32, format: QuantityFormat) -> String {
+    if value == 0 {
+        return "0".to_owned();
+    }
+    let mut format = format;
+    if format == QuantityFormat::BinarySi {
+        let pow = |n: i32| 10i128.checked_pow(n.unsigned_abs()).unwrap_or(i128::MAX);
+        let integer = if scale >= 0 {
+            value.checked_mul(pow(scale))
+        } else if value % pow(scale) == 0 {
+            Some(value / pow(scale))
+        } else {
+            None
+        };
+        match integer {
+            Some(i) if !(-1024 < i && i < 1024) => {
+                let (mut amount, mut times) = (i.abs(), 0);
+                while amount >= 1024 && amount % 1024 == 0 && times < 6 {
+                    amount /= 1024;
+                    times += 1;
+                }
+                let suffix = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][times];
+                let sign = if i < 0 { "-" } else { "" };
+                return format!("{sign}{amount}{suffix}");
+            }
+            _ => format = QuantityFormat::DecimalSi,
+        }
+    }
+    let (mut amount, mut exponent) = (value, scale);
+    while amount % 10 == 0 {
+        amount /= 10;
+        exponent += 1;
+    }
+    let r = exponent.rem_euclid(3);
+    amount *= 10i128.pow(r.unsigned_abs());
+    exponent -= r;
+    let suffix = match format {
+        QuantityFormat::DecimalExponent if exponent == 0 => String::new(),
+        QuantityFormat::DecimalExponent => format!("e{exponent}"),
+        _ => match exponent {
+            -9 => "n",
+            -6 => "u",
+            -3 => "m",
+            3 => "k",
+            6 => "M",
+            9 => "G",
+            12 => "T",
+            15 => "P",
+            18 => "E",
+            _ => "",
+        }
+        .to_owned(),
+    };
+    format!("{amount}{suffix}")
+}
+
 /// A UTC instant with nanoseconds, parsed from RFC 3339.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Timestamp {
@@ -312,10 +522,20 @@ impl Timestamp {
         let hour = num(11..13)?;
         let min = num(14..16)?;
         let sec = num(17..19)?;
-        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        if b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 59 {
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || min > 59
+            || sec > 59
+        {
             return None;
         }
         let mut i = 19;
@@ -341,7 +561,10 @@ impl Timestamp {
         }
         let offset = match text.get(i..)? {
             "Z" | "z" => 0,
-            tz if tz.len() == 6 && matches!(tz.as_bytes()[0], b'+' | b'-') && tz.as_bytes()[3] == b':' => {
+            tz if tz.len() == 6
+                && matches!(tz.as_bytes()[0], b'+' | b'-')
+                && tz.as_bytes()[3] == b':' =>
+            {
                 let h = num(i + 1..i + 3)?;
                 let m = num(i + 4..i + 6)?;
                 let o = h * 3600 + m * 60;
@@ -366,9 +589,9 @@ impl Timestamp {
             rem % 60
         );
         if self.nanos != 0 {
-            if self.nanos % 1_000_000 == 0 {
+            if self.nanos.is_multiple_of(1_000_000) {
                 let _ = write!(out, ".{:03}", self.nanos / 1_000_000);
-            } else if self.nanos % 1_000 == 0 {
+            } else if self.nanos.is_multiple_of(1_000) {
                 let _ = write!(out, ".{:06}", self.nanos / 1_000);
             } else {
                 let _ = write!(out, ".{:09}", self.nanos);
@@ -418,13 +641,22 @@ mod tests {
     #[test]
     fn param_value_rules() {
         assert_eq!(ParamValue::from_json(&json!("x")).go_json(), r#""x""#);
-        assert_eq!(ParamValue::from_json(&json!(["a", null])).go_json(), r#"["a",""]"#);
+        assert_eq!(
+            ParamValue::from_json(&json!(["a", null])).go_json(),
+            r#"["a",""]"#
+        );
         assert_eq!(
             ParamValue::from_json(&json!({"uri": "u", "digest": "d"})).go_json(),
             r#"{"digest":"d","uri":"u"}"#
         );
-        assert_eq!(ParamValue::from_json(&json!([1, 2])), ParamValue::Str("[1,2]".into()));
-        assert_eq!(ParamValue::from_json(&json!(null)), ParamValue::Str(String::new()));
+        assert_eq!(
+            ParamValue::from_json(&json!([1, 2])),
+            ParamValue::Str("[1,2]".into())
+        );
+        assert_eq!(
+            ParamValue::from_json(&json!(null)),
+            ParamValue::Str(String::new())
+        );
     }
 
     #[test]
@@ -450,11 +682,46 @@ mod tests {
     }
 
     #[test]
+    fn quantities_like_kubernetes() {
+        let cases = [
+            ("100m", "100m"),
+            ("0.5", "500m"),
+            ("1.5", "1500m"),
+            ("1000m", "1"),
+            ("2000", "2k"),
+            ("1024", "1024"),
+            ("1e3", "1e3"),
+            ("1Gi", "1Gi"),
+            ("1024Mi", "1Gi"),
+            ("2048Ki", "2Mi"),
+            ("1025Ki", "1025Ki"),
+            ("1.5Gi", "1536Mi"),
+            ("512Mi", "512Mi"),
+            ("0m", "0"),
+            ("00", "0"),
+            ("1", "1"),
+            (" 2 ", "2"),
+            ("0.1", "100m"),
+            ("1000000", "1M"),
+            ("0.5Ki", "512"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(canonical_quantity(input).as_deref(), Some(want), "{input}");
+        }
+        assert_eq!(canonical_quantity("1x"), None);
+        assert_eq!(canonical_quantity(""), None);
+    }
+
+    #[test]
     fn timestamps() {
         let t = Timestamp::parse_rfc3339("2021-03-29T09:50:00Z");
         assert_eq!(t.map(|t| t.secs), Some(1_617_011_400));
-        assert_eq!(t.map(Timestamp::to_protojson).as_deref(), Some("2021-03-29T09:50:00Z"));
-        let t = Timestamp::parse_rfc3339("2021-03-29T11:50:00.5+02:00").map(Timestamp::to_protojson);
+        assert_eq!(
+            t.map(Timestamp::to_protojson).as_deref(),
+            Some("2021-03-29T09:50:00Z")
+        );
+        let t =
+            Timestamp::parse_rfc3339("2021-03-29T11:50:00.5+02:00").map(Timestamp::to_protojson);
         assert_eq!(t.as_deref(), Some("2021-03-29T09:50:00.500Z"));
         assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
     }

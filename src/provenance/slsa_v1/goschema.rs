@@ -9,8 +9,11 @@
 //! v1.15, the version Chains v0.29.2 builds against). Kubernetes core types nested in
 //! Tekton types (env, volumes, security contexts, pod templates, ...) are kept as given.
 
-use super::gojson::{ParamValue, format_go_duration, parse_go_duration, write_go_string, write_go_value};
+use super::gojson::{
+    ParamValue, format_go_duration, parse_go_duration, write_go_string, write_go_value,
+};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A decoded Go value, ready to be re-encoded (struct fields keep declaration order).
@@ -31,7 +34,7 @@ pub(crate) enum GoVal {
     /// A `map[string]T` (Go encodes keys sorted).
     Map(BTreeMap<String, GoVal>),
     /// A struct: the fields that are encoded, in declaration order.
-    Struct(Vec<(&'static str, GoVal)>),
+    Struct(Vec<(Cow<'static, str>, GoVal)>),
 }
 
 impl GoVal {
@@ -44,11 +47,13 @@ impl GoVal {
             Self::Str(s) => Value::String(s.clone()),
             Self::Raw(v) => v.clone(),
             Self::List(items) => Value::Array(items.iter().map(Self::to_value).collect()),
-            Self::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_value())).collect()),
+            Self::Map(m) => {
+                Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
+            }
             Self::Struct(fields) => Value::Object(
                 fields
                     .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.to_value()))
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
                     .collect::<Map<String, Value>>(),
             ),
         }
@@ -119,6 +124,8 @@ pub(crate) enum Ty {
     Duration,
     /// `metav1.Time` (RFC 3339, seconds precision; zero encodes as `null`).
     Time,
+    /// `resource.Quantity` (canonical text; a zero quantity encodes as `"0"`).
+    Quantity,
     /// Tekton `ParamValue` / `ResultValue` (not a pointer).
     Param,
     /// A Kubernetes type not modelled: kept as given; `null`/`[]` count as empty.
@@ -137,6 +144,10 @@ pub(crate) enum Ty {
     Map(&'static Ty),
     /// A struct with its JSON fields.
     Struct(&'static [Field]),
+    /// A struct of which only some fields are modelled: those first, in declaration
+    /// order, then any other keys as given (sorted). For unions such as `VolumeSource`
+    /// where one member is set.
+    Open(&'static [Field]),
 }
 
 /// One struct field.
@@ -150,13 +161,28 @@ pub(crate) struct Field {
 }
 
 const fn f(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, omitempty: false, inline: false }
+    Field {
+        name,
+        ty,
+        omitempty: false,
+        inline: false,
+    }
 }
 const fn o(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty, omitempty: true, inline: false }
+    Field {
+        name,
+        ty,
+        omitempty: true,
+        inline: false,
+    }
 }
 const fn inline(ty: Ty) -> Field {
-    Field { name: "", ty, omitempty: true, inline: true }
+    Field {
+        name: "",
+        ty,
+        omitempty: true,
+        inline: true,
+    }
 }
 
 /// Why a value cannot be encoded (Go's encoder would fail too).
@@ -195,13 +221,30 @@ fn conv(input: Option<&Value>, ty: &Ty) -> Result<(GoVal, bool), EncodeError> {
         Ty::Time => match input.and_then(Value::as_str) {
             Some(s) => match super::gojson::Timestamp::parse_rfc3339(s) {
                 Some(t) => {
-                    let text = super::gojson::Timestamp { secs: t.secs, nanos: 0 }.to_protojson();
+                    let text = super::gojson::Timestamp {
+                        secs: t.secs,
+                        nanos: 0,
+                    }
+                    .to_protojson();
                     (GoVal::Str(text), false)
                 }
                 None => (GoVal::Str(s.to_owned()), false),
             },
             None => (GoVal::Null, false),
         },
+        Ty::Quantity => {
+            let text = match input {
+                None => Some("0".to_owned()),
+                Some(Value::String(s)) => super::gojson::canonical_quantity(s),
+                Some(Value::Number(n)) => super::gojson::canonical_quantity(&n.to_string()),
+                Some(_) => None,
+            };
+            match text {
+                Some(t) => (GoVal::Str(t), false),
+                // Kubernetes rejects it; keep what was written.
+                None => (input.map_or(GoVal::Null, |v| GoVal::Raw(v.clone())), false),
+            }
+        }
         Ty::Param => match input {
             Some(v) => (GoVal::Raw(ParamValue::from_json(v).to_value()), false),
             None => {
@@ -215,7 +258,10 @@ fn conv(input: Option<&Value>, ty: &Ty) -> Result<(GoVal, bool), EncodeError> {
                 (GoVal::Raw(v.clone()), empty)
             }
         },
-        Ty::RawStruct => (GoVal::Raw(input.cloned().unwrap_or_else(|| Value::Object(Map::new()))), false),
+        Ty::RawStruct => (
+            GoVal::Raw(input.cloned().unwrap_or_else(|| Value::Object(Map::new()))),
+            false,
+        ),
         Ty::RawExt => (input.map_or(GoVal::Null, |v| GoVal::Raw(v.clone())), false),
         Ty::Is(inner) => conv(input, inner)?,
         Ty::Ptr(inner) => match input {
@@ -250,13 +296,35 @@ fn conv(input: Option<&Value>, ty: &Ty) -> Result<(GoVal, bool), EncodeError> {
             encode_fields(obj, fields, &mut out)?;
             (GoVal::Struct(out), false)
         }
+        Ty::Open(fields) => {
+            let obj = input.and_then(Value::as_object);
+            let mut out = Vec::new();
+            encode_fields(obj, fields, &mut out)?;
+            let mut known = Vec::new();
+            flat_names(fields, &mut known);
+            for (k, v) in obj.into_iter().flatten() {
+                if !v.is_null() && !known.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+                    out.push((Cow::Owned(k.clone()), GoVal::Raw(v.clone())));
+                }
+            }
+            (GoVal::Struct(out), false)
+        }
     })
+}
+
+fn flat_names(fields: &'static [Field], out: &mut Vec<&'static str>) {
+    for field in fields {
+        match (&field.ty, field.inline) {
+            (Ty::Struct(inner), true) => flat_names(inner, out),
+            _ => out.push(field.name),
+        }
+    }
 }
 
 fn encode_fields(
     obj: Option<&Map<String, Value>>,
     fields: &'static [Field],
-    out: &mut Vec<(&'static str, GoVal)>,
+    out: &mut Vec<(Cow<'static, str>, GoVal)>,
 ) -> Result<(), EncodeError> {
     for field in fields {
         if field.inline {
@@ -270,16 +338,296 @@ fn encode_fields(
         if field.omitempty && empty {
             continue;
         }
-        out.push((field.name, v));
+        out.push((Cow::Borrowed(field.name), v));
     }
     Ok(())
 }
 
 /// Go's `encoding/json` key matching: exact name first, then case-insensitive.
 fn lookup<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    m.get(name)
-        .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+    m.get(name).or_else(|| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
 }
+
+// ---- Kubernetes core/meta types (k8s.io/api v0.35) nested in Tekton types ----
+
+static LOCAL_OBJECT_REFERENCE: Ty = Ty::Struct(&[o("name", Ty::Str)]);
+
+static KEY_SELECTOR: Ty = Ty::Struct(&[
+    o("name", Ty::Str),
+    f("key", Ty::Str),
+    o("optional", Ty::Ptr(&Ty::Bool)),
+]);
+
+static ENV_VAR_SOURCE: Ty = Ty::Struct(&[
+    o(
+        "fieldRef",
+        Ty::Ptr(&Ty::Struct(&[
+            o("apiVersion", Ty::Str),
+            f("fieldPath", Ty::Str),
+        ])),
+    ),
+    o(
+        "resourceFieldRef",
+        Ty::Ptr(&Ty::Struct(&[
+            o("containerName", Ty::Str),
+            f("resource", Ty::Str),
+            o("divisor", Ty::Quantity),
+        ])),
+    ),
+    o("configMapKeyRef", Ty::Ptr(&KEY_SELECTOR)),
+    o("secretKeyRef", Ty::Ptr(&KEY_SELECTOR)),
+    o("fileKeyRef", Ty::Raw),
+]);
+
+static ENV_VAR: Ty = Ty::Struct(&[
+    f("name", Ty::Str),
+    o("value", Ty::Str),
+    o("valueFrom", Ty::Ptr(&ENV_VAR_SOURCE)),
+]);
+static ENV_VARS: Ty = Ty::Slice(&ENV_VAR);
+
+static ENV_FROM_SOURCE: Ty = Ty::Struct(&[
+    o("prefix", Ty::Str),
+    o(
+        "configMapRef",
+        Ty::Ptr(&Ty::Struct(&[
+            o("name", Ty::Str),
+            o("optional", Ty::Ptr(&Ty::Bool)),
+        ])),
+    ),
+    o(
+        "secretRef",
+        Ty::Ptr(&Ty::Struct(&[
+            o("name", Ty::Str),
+            o("optional", Ty::Ptr(&Ty::Bool)),
+        ])),
+    ),
+]);
+static ENV_FROM: Ty = Ty::Slice(&ENV_FROM_SOURCE);
+
+static VOLUME_MOUNT: Ty = Ty::Struct(&[
+    f("name", Ty::Str),
+    o("readOnly", Ty::Bool),
+    o("recursiveReadOnly", Ty::Ptr(&Ty::Str)),
+    f("mountPath", Ty::Str),
+    o("subPath", Ty::Str),
+    o("mountPropagation", Ty::Ptr(&Ty::Str)),
+    o("subPathExpr", Ty::Str),
+]);
+static VOLUME_MOUNTS: Ty = Ty::Slice(&VOLUME_MOUNT);
+
+static VOLUME_DEVICES: Ty = Ty::Slice(&Ty::Struct(&[f("name", Ty::Str), f("devicePath", Ty::Str)]));
+
+/// `corev1.ResourceRequirements` (quantities kept as written).
+static RESOURCE_REQUIREMENTS: Ty = Ty::Struct(&[
+    o("limits", Ty::Map(&Ty::Quantity)),
+    o("requests", Ty::Map(&Ty::Quantity)),
+    o(
+        "claims",
+        Ty::Slice(&Ty::Struct(&[f("name", Ty::Str), o("request", Ty::Str)])),
+    ),
+]);
+
+static SE_LINUX_OPTIONS: Ty = Ty::Struct(&[
+    o("user", Ty::Str),
+    o("role", Ty::Str),
+    o("type", Ty::Str),
+    o("level", Ty::Str),
+]);
+
+static WINDOWS_OPTIONS: Ty = Ty::Struct(&[
+    o("gmsaCredentialSpecName", Ty::Ptr(&Ty::Str)),
+    o("gmsaCredentialSpec", Ty::Ptr(&Ty::Str)),
+    o("runAsUserName", Ty::Ptr(&Ty::Str)),
+    o("hostProcess", Ty::Ptr(&Ty::Bool)),
+]);
+
+static PROFILE: Ty = Ty::Struct(&[f("type", Ty::Str), o("localhostProfile", Ty::Ptr(&Ty::Str))]);
+
+static SECURITY_CONTEXT: Ty = Ty::Struct(&[
+    o(
+        "capabilities",
+        Ty::Ptr(&Ty::Struct(&[
+            o("add", Ty::Slice(&Ty::Str)),
+            o("drop", Ty::Slice(&Ty::Str)),
+        ])),
+    ),
+    o("privileged", Ty::Ptr(&Ty::Bool)),
+    o("seLinuxOptions", Ty::Ptr(&SE_LINUX_OPTIONS)),
+    o("windowsOptions", Ty::Ptr(&WINDOWS_OPTIONS)),
+    o("runAsUser", Ty::Ptr(&Ty::Int)),
+    o("runAsGroup", Ty::Ptr(&Ty::Int)),
+    o("runAsNonRoot", Ty::Ptr(&Ty::Bool)),
+    o("readOnlyRootFilesystem", Ty::Ptr(&Ty::Bool)),
+    o("allowPrivilegeEscalation", Ty::Ptr(&Ty::Bool)),
+    o("procMount", Ty::Ptr(&Ty::Str)),
+    o("seccompProfile", Ty::Ptr(&PROFILE)),
+    o("appArmorProfile", Ty::Ptr(&PROFILE)),
+]);
+
+static POD_SECURITY_CONTEXT: Ty = Ty::Struct(&[
+    o("seLinuxOptions", Ty::Ptr(&SE_LINUX_OPTIONS)),
+    o("windowsOptions", Ty::Ptr(&WINDOWS_OPTIONS)),
+    o("runAsUser", Ty::Ptr(&Ty::Int)),
+    o("runAsGroup", Ty::Ptr(&Ty::Int)),
+    o("runAsNonRoot", Ty::Ptr(&Ty::Bool)),
+    o("supplementalGroups", Ty::Slice(&Ty::Int)),
+    o("supplementalGroupsPolicy", Ty::Ptr(&Ty::Str)),
+    o("fsGroup", Ty::Ptr(&Ty::Int)),
+    o(
+        "sysctls",
+        Ty::Slice(&Ty::Struct(&[f("name", Ty::Str), f("value", Ty::Str)])),
+    ),
+    o("fsGroupChangePolicy", Ty::Ptr(&Ty::Str)),
+    o("seccompProfile", Ty::Ptr(&PROFILE)),
+    o("appArmorProfile", Ty::Ptr(&PROFILE)),
+    o("seLinuxChangePolicy", Ty::Ptr(&Ty::Str)),
+]);
+
+static KEY_TO_PATH: Ty = Ty::Struct(&[
+    f("key", Ty::Str),
+    f("path", Ty::Str),
+    o("mode", Ty::Ptr(&Ty::Int)),
+]);
+
+static EMPTY_DIR: Ty = Ty::Struct(&[o("medium", Ty::Str), o("sizeLimit", Ty::Ptr(&Ty::Quantity))]);
+static CONFIG_MAP_VOLUME: Ty = Ty::Struct(&[
+    o("name", Ty::Str),
+    o("items", Ty::Slice(&KEY_TO_PATH)),
+    o("defaultMode", Ty::Ptr(&Ty::Int)),
+    o("optional", Ty::Ptr(&Ty::Bool)),
+]);
+static SECRET_VOLUME: Ty = Ty::Struct(&[
+    o("secretName", Ty::Str),
+    o("items", Ty::Slice(&KEY_TO_PATH)),
+    o("defaultMode", Ty::Ptr(&Ty::Int)),
+    o("optional", Ty::Ptr(&Ty::Bool)),
+]);
+static PVC_VOLUME: Ty = Ty::Struct(&[f("claimName", Ty::Str), o("readOnly", Ty::Bool)]);
+
+/// `corev1.Volume`: the name, then its (one) source; common sources are modelled.
+static VOLUME: Ty = Ty::Open(&[
+    f("name", Ty::Str),
+    o(
+        "hostPath",
+        Ty::Ptr(&Ty::Struct(&[
+            f("path", Ty::Str),
+            o("type", Ty::Ptr(&Ty::Str)),
+        ])),
+    ),
+    o("emptyDir", Ty::Ptr(&EMPTY_DIR)),
+    o("secret", Ty::Ptr(&SECRET_VOLUME)),
+    o("persistentVolumeClaim", Ty::Ptr(&PVC_VOLUME)),
+    o("configMap", Ty::Ptr(&CONFIG_MAP_VOLUME)),
+]);
+static VOLUMES: Ty = Ty::Slice(&VOLUME);
+
+/// Tekton's `pod.Template` (`podTemplate`).
+static POD_TEMPLATE: Ty = Ty::Struct(&[
+    o("nodeSelector", Ty::Map(&Ty::Str)),
+    o("env", Ty::Slice(&ENV_VAR)),
+    o(
+        "tolerations",
+        Ty::Slice(&Ty::Struct(&[
+            o("key", Ty::Str),
+            o("operator", Ty::Str),
+            o("value", Ty::Str),
+            o("effect", Ty::Str),
+            o("tolerationSeconds", Ty::Ptr(&Ty::Int)),
+        ])),
+    ),
+    o("affinity", Ty::Raw),
+    o("securityContext", Ty::Ptr(&POD_SECURITY_CONTEXT)),
+    o("volumes", Ty::Slice(&VOLUME)),
+    o("runtimeClassName", Ty::Ptr(&Ty::Str)),
+    o("automountServiceAccountToken", Ty::Ptr(&Ty::Bool)),
+    o("dnsPolicy", Ty::Ptr(&Ty::Str)),
+    o("dnsConfig", Ty::Raw),
+    o("enableServiceLinks", Ty::Ptr(&Ty::Bool)),
+    o("priorityClassName", Ty::Ptr(&Ty::Str)),
+    o("schedulerName", Ty::Str),
+    o("imagePullSecrets", Ty::Slice(&LOCAL_OBJECT_REFERENCE)),
+    o("hostAliases", Ty::Raw),
+    o("hostNetwork", Ty::Bool),
+    o("hostUsers", Ty::Ptr(&Ty::Bool)),
+    o("topologySpreadConstraints", Ty::Raw),
+]);
+
+static CONTAINER_PORTS: Ty = Ty::Slice(&Ty::Struct(&[
+    o("name", Ty::Str),
+    o("hostPort", Ty::Int),
+    f("containerPort", Ty::Int),
+    o("protocol", Ty::Str),
+    o("hostIP", Ty::Str),
+]));
+
+static EXEC_ACTION: Ty = Ty::Struct(&[o("command", Ty::Slice(&Ty::Str))]);
+static HTTP_GET_ACTION: Ty = Ty::Struct(&[
+    o("path", Ty::Str),
+    f("port", Ty::Raw),
+    o("host", Ty::Str),
+    o("scheme", Ty::Str),
+    o(
+        "httpHeaders",
+        Ty::Slice(&Ty::Struct(&[f("name", Ty::Str), f("value", Ty::Str)])),
+    ),
+]);
+static TCP_SOCKET_ACTION: Ty = Ty::Struct(&[f("port", Ty::Raw), o("host", Ty::Str)]);
+
+static PROBE: Ty = Ty::Struct(&[
+    o("exec", Ty::Ptr(&EXEC_ACTION)),
+    o("httpGet", Ty::Ptr(&HTTP_GET_ACTION)),
+    o("tcpSocket", Ty::Ptr(&TCP_SOCKET_ACTION)),
+    o(
+        "grpc",
+        Ty::Ptr(&Ty::Struct(&[
+            f("port", Ty::Int),
+            f("service", Ty::Ptr(&Ty::Str)),
+        ])),
+    ),
+    o("initialDelaySeconds", Ty::Int),
+    o("timeoutSeconds", Ty::Int),
+    o("periodSeconds", Ty::Int),
+    o("successThreshold", Ty::Int),
+    o("failureThreshold", Ty::Int),
+    o("terminationGracePeriodSeconds", Ty::Ptr(&Ty::Int)),
+]);
+
+static LIFECYCLE_HANDLER: Ty = Ty::Struct(&[
+    o("exec", Ty::Ptr(&EXEC_ACTION)),
+    o("httpGet", Ty::Ptr(&HTTP_GET_ACTION)),
+    o("tcpSocket", Ty::Ptr(&TCP_SOCKET_ACTION)),
+    o("sleep", Ty::Ptr(&Ty::Struct(&[f("seconds", Ty::Int)]))),
+]);
+
+static LIFECYCLE: Ty = Ty::Struct(&[
+    o("postStart", Ty::Ptr(&LIFECYCLE_HANDLER)),
+    o("preStop", Ty::Ptr(&LIFECYCLE_HANDLER)),
+    o("stopSignal", Ty::Ptr(&Ty::Str)),
+]);
+
+static OWNER_REFERENCE: Ty = Ty::Struct(&[
+    f("apiVersion", Ty::Str),
+    f("kind", Ty::Str),
+    f("name", Ty::Str),
+    f("uid", Ty::Str),
+    o("controller", Ty::Ptr(&Ty::Bool)),
+    o("blockOwnerDeletion", Ty::Ptr(&Ty::Bool)),
+]);
+
+static MANAGED_FIELDS_ENTRY: Ty = Ty::Struct(&[
+    o("manager", Ty::Str),
+    o("operation", Ty::Str),
+    o("apiVersion", Ty::Str),
+    o("time", Ty::Ptr(&Ty::Time)),
+    o("fieldsType", Ty::Str),
+    o("fieldsV1", Ty::Raw),
+    o("subresource", Ty::Str),
+]);
 
 // ---- Tekton Pipelines v1 types (v1.15) ----
 
@@ -300,18 +648,27 @@ static TASK_REF: Ty = Ty::Struct(&[
     o("name", Ty::Str),
     o("kind", Ty::Str),
     o("apiVersion", Ty::Str),
-    inline(Ty::Struct(&[o("resolver", Ty::Str), o("params", Ty::Slice(&PARAM))])),
+    inline(Ty::Struct(&[
+        o("resolver", Ty::Str),
+        o("params", Ty::Slice(&PARAM)),
+    ])),
 ]);
 
 static PIPELINE_REF: Ty = Ty::Struct(&[
     o("name", Ty::Str),
     o("apiVersion", Ty::Str),
-    inline(Ty::Struct(&[o("resolver", Ty::Str), o("params", Ty::Slice(&PARAM))])),
+    inline(Ty::Struct(&[
+        o("resolver", Ty::Str),
+        o("params", Ty::Slice(&PARAM)),
+    ])),
 ]);
 
 static STEP_REF: Ty = Ty::Struct(&[
     o("name", Ty::Str),
-    inline(Ty::Struct(&[o("resolver", Ty::Str), o("params", Ty::Slice(&PARAM))])),
+    inline(Ty::Struct(&[
+        o("resolver", Ty::Str),
+        o("params", Ty::Slice(&PARAM)),
+    ])),
 ]);
 
 static WHEN_EXPRESSION: Ty = Ty::Struct(&[
@@ -338,13 +695,13 @@ static STEP: Ty = Ty::Struct(&[
     o("command", Ty::Slice(&Ty::Str)),
     o("args", Ty::Slice(&Ty::Str)),
     o("workingDir", Ty::Str),
-    o("envFrom", Ty::Raw),
-    o("env", Ty::Raw),
-    o("computeResources", Ty::RawStruct),
-    o("volumeMounts", Ty::Raw),
-    o("volumeDevices", Ty::Raw),
+    o("envFrom", Ty::Is(&ENV_FROM)),
+    o("env", Ty::Is(&ENV_VARS)),
+    o("computeResources", Ty::Is(&RESOURCE_REQUIREMENTS)),
+    o("volumeMounts", Ty::Is(&VOLUME_MOUNTS)),
+    o("volumeDevices", Ty::Is(&VOLUME_DEVICES)),
     o("imagePullPolicy", Ty::Str),
-    o("securityContext", Ty::Raw),
+    o("securityContext", Ty::Ptr(&SECURITY_CONTEXT)),
     o("script", Ty::Str),
     o("timeout", Ty::Ptr(&Ty::Duration)),
     o("workspaces", Ty::Slice(&WORKSPACE_USAGE)),
@@ -362,13 +719,13 @@ static STEP_TEMPLATE: Ty = Ty::Struct(&[
     o("command", Ty::Slice(&Ty::Str)),
     o("args", Ty::Slice(&Ty::Str)),
     o("workingDir", Ty::Str),
-    o("envFrom", Ty::Raw),
-    o("env", Ty::Raw),
-    o("computeResources", Ty::RawStruct),
-    o("volumeMounts", Ty::Raw),
-    o("volumeDevices", Ty::Raw),
+    o("envFrom", Ty::Is(&ENV_FROM)),
+    o("env", Ty::Is(&ENV_VARS)),
+    o("computeResources", Ty::Is(&RESOURCE_REQUIREMENTS)),
+    o("volumeMounts", Ty::Is(&VOLUME_MOUNTS)),
+    o("volumeDevices", Ty::Is(&VOLUME_DEVICES)),
     o("imagePullPolicy", Ty::Str),
-    o("securityContext", Ty::Raw),
+    o("securityContext", Ty::Ptr(&SECURITY_CONTEXT)),
 ]);
 
 static SIDECAR: Ty = Ty::Struct(&[
@@ -377,26 +734,26 @@ static SIDECAR: Ty = Ty::Struct(&[
     o("command", Ty::Slice(&Ty::Str)),
     o("args", Ty::Slice(&Ty::Str)),
     o("workingDir", Ty::Str),
-    o("ports", Ty::Raw),
-    o("envFrom", Ty::Raw),
-    o("env", Ty::Raw),
-    o("computeResources", Ty::RawStruct),
-    o("volumeMounts", Ty::Raw),
-    o("volumeDevices", Ty::Raw),
-    o("livenessProbe", Ty::Raw),
-    o("readinessProbe", Ty::Raw),
-    o("startupProbe", Ty::Raw),
-    o("lifecycle", Ty::Raw),
+    o("ports", Ty::Is(&CONTAINER_PORTS)),
+    o("envFrom", Ty::Is(&ENV_FROM)),
+    o("env", Ty::Is(&ENV_VARS)),
+    o("computeResources", Ty::Is(&RESOURCE_REQUIREMENTS)),
+    o("volumeMounts", Ty::Is(&VOLUME_MOUNTS)),
+    o("volumeDevices", Ty::Is(&VOLUME_DEVICES)),
+    o("livenessProbe", Ty::Ptr(&PROBE)),
+    o("readinessProbe", Ty::Ptr(&PROBE)),
+    o("startupProbe", Ty::Ptr(&PROBE)),
+    o("lifecycle", Ty::Ptr(&LIFECYCLE)),
     o("terminationMessagePath", Ty::Str),
     o("terminationMessagePolicy", Ty::Str),
     o("imagePullPolicy", Ty::Str),
-    o("securityContext", Ty::Raw),
+    o("securityContext", Ty::Ptr(&SECURITY_CONTEXT)),
     o("stdin", Ty::Bool),
     o("stdinOnce", Ty::Bool),
     o("tty", Ty::Bool),
     o("script", Ty::Str),
     o("workspaces", Ty::Slice(&WORKSPACE_USAGE)),
-    o("restartPolicy", Ty::Raw),
+    o("restartPolicy", Ty::Ptr(&Ty::Str)),
 ]);
 
 static WORKSPACE_DECLARATION: Ty = Ty::Struct(&[
@@ -420,7 +777,7 @@ static TASK_SPEC_FIELDS: &[Field] = &[
     o("displayName", Ty::Str),
     o("description", Ty::Str),
     o("steps", Ty::Slice(&STEP)),
-    o("volumes", Ty::Raw),
+    o("volumes", Ty::Is(&VOLUMES)),
     o("stepTemplate", Ty::Ptr(&STEP_TEMPLATE)),
     o("sidecars", Ty::Slice(&SIDECAR)),
     o("workspaces", Ty::Slice(&WORKSPACE_DECLARATION)),
@@ -430,17 +787,30 @@ static TASK_SPEC_FIELDS: &[Field] = &[
 /// Tekton `TaskSpec`.
 pub(crate) static TASK_SPEC: Ty = Ty::Struct(TASK_SPEC_FIELDS);
 
-static PIPELINE_TASK_METADATA: Ty = Ty::Struct(&[o("labels", Ty::Map(&Ty::Str)), o("annotations", Ty::Map(&Ty::Str))]);
+static PIPELINE_TASK_METADATA: Ty = Ty::Struct(&[
+    o("labels", Ty::Map(&Ty::Str)),
+    o("annotations", Ty::Map(&Ty::Str)),
+]);
 
 static EMBEDDED_TASK: Ty = Ty::Struct(&[
-    inline(Ty::Struct(&[o("kind", Ty::Str), o("apiVersion", Ty::Str)])),
+    // `runtime.TypeMeta` (apiVersion first, unlike `metav1.TypeMeta`).
+    inline(Ty::Struct(&[o("apiVersion", Ty::Str), o("kind", Ty::Str)])),
     o("spec", Ty::RawExt),
-    o("metadata", Ty::Struct(&[o("labels", Ty::Map(&Ty::Str)), o("annotations", Ty::Map(&Ty::Str))])),
+    o(
+        "metadata",
+        Ty::Struct(&[
+            o("labels", Ty::Map(&Ty::Str)),
+            o("annotations", Ty::Map(&Ty::Str)),
+        ]),
+    ),
     inline(Ty::Struct(TASK_SPEC_FIELDS)),
 ]);
 
 static INCLUDE_PARAMS: Ty = Ty::Struct(&[o("name", Ty::Str), o("params", Ty::Slice(&PARAM))]);
-static MATRIX: Ty = Ty::Struct(&[o("params", Ty::Slice(&PARAM)), o("include", Ty::Slice(&INCLUDE_PARAMS))]);
+static MATRIX: Ty = Ty::Struct(&[
+    o("params", Ty::Slice(&PARAM)),
+    o("include", Ty::Slice(&INCLUDE_PARAMS)),
+]);
 
 static WORKSPACE_PIPELINE_TASK_BINDING: Ty = Ty::Struct(&[
     f("name", Ty::Str),
@@ -493,19 +863,52 @@ pub(crate) static PIPELINE_SPEC: Ty = Ty::Struct(&[
 static WORKSPACE_BINDING: Ty = Ty::Struct(&[
     f("name", Ty::Str),
     o("subPath", Ty::Str),
-    o("volumeClaimTemplate", Ty::Raw),
-    o("persistentVolumeClaim", Ty::Raw),
-    o("emptyDir", Ty::Raw),
-    o("configMap", Ty::Raw),
-    o("secret", Ty::Raw),
+    o("volumeClaimTemplate", Ty::Ptr(&PERSISTENT_VOLUME_CLAIM)),
+    o("persistentVolumeClaim", Ty::Ptr(&PVC_VOLUME)),
+    o("emptyDir", Ty::Ptr(&EMPTY_DIR)),
+    o("configMap", Ty::Ptr(&CONFIG_MAP_VOLUME)),
+    o("secret", Ty::Ptr(&SECRET_VOLUME)),
     o("projected", Ty::Raw),
     o("csi", Ty::Raw),
 ]);
 
-static TASK_BREAKPOINTS: Ty = Ty::Struct(&[o("onFailure", Ty::Str), o("beforeSteps", Ty::Slice(&Ty::Str))]);
+/// `corev1.PersistentVolumeClaim` (a workspace's `volumeClaimTemplate`).
+static PERSISTENT_VOLUME_CLAIM: Ty = Ty::Struct(&[
+    inline(Ty::Struct(&[o("kind", Ty::Str), o("apiVersion", Ty::Str)])),
+    o("metadata", Ty::Is(&OBJECT_META)),
+    o(
+        "spec",
+        Ty::Struct(&[
+            o("accessModes", Ty::Slice(&Ty::Str)),
+            o("selector", Ty::Raw),
+            o(
+                "resources",
+                Ty::Struct(&[
+                    o("limits", Ty::Map(&Ty::Quantity)),
+                    o("requests", Ty::Map(&Ty::Quantity)),
+                ]),
+            ),
+            o("volumeName", Ty::Str),
+            o("storageClassName", Ty::Ptr(&Ty::Str)),
+            o("volumeMode", Ty::Ptr(&Ty::Str)),
+            o("dataSource", Ty::Raw),
+            o("dataSourceRef", Ty::Raw),
+            o("volumeAttributesClassName", Ty::Ptr(&Ty::Str)),
+        ]),
+    ),
+    o("status", Ty::RawStruct),
+]);
+
+static TASK_BREAKPOINTS: Ty = Ty::Struct(&[
+    o("onFailure", Ty::Str),
+    o("beforeSteps", Ty::Slice(&Ty::Str)),
+]);
 static TASK_RUN_DEBUG: Ty = Ty::Struct(&[o("breakpoints", Ty::Ptr(&TASK_BREAKPOINTS))]);
 
-static TASK_RUN_STEP_SPEC: Ty = Ty::Struct(&[f("name", Ty::Str), f("computeResources", Ty::RawStruct)]);
+static TASK_RUN_STEP_SPEC: Ty = Ty::Struct(&[
+    f("name", Ty::Str),
+    f("computeResources", Ty::Is(&RESOURCE_REQUIREMENTS)),
+]);
 
 /// Tekton `TaskRunSpec`.
 pub(crate) static TASK_RUN_SPEC: Ty = Ty::Struct(&[
@@ -518,11 +921,11 @@ pub(crate) static TASK_RUN_SPEC: Ty = Ty::Struct(&[
     o("statusMessage", Ty::Str),
     o("retries", Ty::Int),
     o("timeout", Ty::Ptr(&Ty::Duration)),
-    o("podTemplate", Ty::Raw),
+    o("podTemplate", Ty::Ptr(&POD_TEMPLATE)),
     o("workspaces", Ty::Slice(&WORKSPACE_BINDING)),
     o("stepSpecs", Ty::Slice(&TASK_RUN_STEP_SPEC)),
     o("sidecarSpecs", Ty::Slice(&TASK_RUN_STEP_SPEC)),
-    o("computeResources", Ty::Raw),
+    o("computeResources", Ty::Ptr(&RESOURCE_REQUIREMENTS)),
     o("managedBy", Ty::Ptr(&Ty::Str)),
 ]);
 
@@ -535,11 +938,11 @@ static TIMEOUT_FIELDS: Ty = Ty::Struct(&[
 static PIPELINE_TASK_RUN_SPEC: Ty = Ty::Struct(&[
     o("pipelineTaskName", Ty::Str),
     o("serviceAccountName", Ty::Str),
-    o("podTemplate", Ty::Raw),
+    o("podTemplate", Ty::Ptr(&POD_TEMPLATE)),
     o("stepSpecs", Ty::Slice(&TASK_RUN_STEP_SPEC)),
     o("sidecarSpecs", Ty::Slice(&TASK_RUN_STEP_SPEC)),
     o("metadata", Ty::Ptr(&PIPELINE_TASK_METADATA)),
-    o("computeResources", Ty::Raw),
+    o("computeResources", Ty::Ptr(&RESOURCE_REQUIREMENTS)),
     o("timeout", Ty::Ptr(&Ty::Duration)),
 ]);
 
@@ -552,7 +955,10 @@ pub(crate) static PIPELINE_RUN_SPEC: Ty = Ty::Struct(&[
     o("timeouts", Ty::Ptr(&TIMEOUT_FIELDS)),
     o(
         "taskRunTemplate",
-        Ty::Struct(&[o("podTemplate", Ty::Raw), o("serviceAccountName", Ty::Str)]),
+        Ty::Struct(&[
+            o("podTemplate", Ty::Ptr(&POD_TEMPLATE)),
+            o("serviceAccountName", Ty::Str),
+        ]),
     ),
     o("workspaces", Ty::Slice(&WORKSPACE_BINDING)),
     o("taskRunSpecs", Ty::Slice(&PIPELINE_TASK_RUN_SPEC)),
@@ -599,7 +1005,11 @@ static PROVENANCE: Ty = Ty::Struct(&[
     o("featureFlags", Ty::Ptr(&FEATURE_FLAGS)),
 ]);
 
-static RUN_RESULT: Ty = Ty::Struct(&[f("name", Ty::Str), o("type", Ty::Str), f("value", Ty::Param)]);
+static RUN_RESULT: Ty = Ty::Struct(&[
+    f("name", Ty::Str),
+    o("type", Ty::Str),
+    f("value", Ty::Param),
+]);
 
 static ARTIFACT_VALUE: Ty = Ty::Struct(&[o("digest", Ty::Map(&Ty::Str)), o("uri", Ty::Str)]);
 static ARTIFACT: Ty = Ty::Struct(&[
@@ -607,10 +1017,16 @@ static ARTIFACT: Ty = Ty::Struct(&[
     o("values", Ty::Slice(&ARTIFACT_VALUE)),
     o("buildOutput", Ty::Bool),
 ]);
-static ARTIFACTS: Ty = Ty::Struct(&[o("inputs", Ty::Slice(&ARTIFACT)), o("outputs", Ty::Slice(&ARTIFACT))]);
+static ARTIFACTS: Ty = Ty::Struct(&[
+    o("inputs", Ty::Slice(&ARTIFACT)),
+    o("outputs", Ty::Slice(&ARTIFACT)),
+]);
 
 static CONTAINER_STATE_FIELDS: &[Field] = &[
-    o("waiting", Ty::Ptr(&Ty::Struct(&[o("reason", Ty::Str), o("message", Ty::Str)]))),
+    o(
+        "waiting",
+        Ty::Ptr(&Ty::Struct(&[o("reason", Ty::Str), o("message", Ty::Str)])),
+    ),
     o("running", Ty::Ptr(&Ty::Struct(&[o("startedAt", Ty::Time)]))),
     o(
         "terminated",
@@ -686,9 +1102,9 @@ static OBJECT_META: Ty = Ty::Struct(&[
     o("deletionGracePeriodSeconds", Ty::Ptr(&Ty::Int)),
     o("labels", Ty::Map(&Ty::Str)),
     o("annotations", Ty::Map(&Ty::Str)),
-    o("ownerReferences", Ty::Raw),
+    o("ownerReferences", Ty::Slice(&OWNER_REFERENCE)),
     o("finalizers", Ty::Slice(&Ty::Str)),
-    o("managedFields", Ty::Raw),
+    o("managedFields", Ty::Slice(&MANAGED_FIELDS_ENTRY)),
 ]);
 
 /// Tekton `TaskRun` (the whole object).
@@ -705,7 +1121,9 @@ mod tests {
     use serde_json::json;
 
     fn norm(v: &Value, ty: &Ty) -> Value {
-        normalize(Some(v), ty).map(|g| g.to_value()).unwrap_or(Value::Null)
+        normalize(Some(v), ty)
+            .map(|g| g.to_value())
+            .unwrap_or(Value::Null)
     }
 
     #[test]
@@ -723,7 +1141,8 @@ mod tests {
 
     #[test]
     fn pipeline_run_spec_keeps_empty_task_run_template() {
-        let spec = json!({"pipelineRef": {"resolver": "git", "params": [{"name": "url", "value": "u"}]}});
+        let spec =
+            json!({"pipelineRef": {"resolver": "git", "params": [{"name": "url", "value": "u"}]}});
         assert_eq!(
             norm(&spec, &PIPELINE_RUN_SPEC),
             json!({"pipelineRef": {"resolver": "git", "params": [{"name": "url", "value": "u"}]}, "taskRunTemplate": {}})
@@ -734,7 +1153,10 @@ mod tests {
     fn feature_flags_case_insensitive() {
         let flags = json!({"EnableAPIFields": "beta", "ResultExtractionMethod": "termination-message", "Unknown": true});
         let g = normalize(Some(&flags), &FEATURE_FLAGS).unwrap_or(GoVal::Null);
-        assert_eq!(g.to_go_json(), r#"{"enableAPIFields":"beta","resultExtractionMethod":"termination-message"}"#);
+        assert_eq!(
+            g.to_go_json(),
+            r#"{"enableAPIFields":"beta","resultExtractionMethod":"termination-message"}"#
+        );
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub(crate) fn parse_digest(dig: &str) -> Option<(String, String)> {
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Chains' `IsBuildArtifact`: `Ok(true)` for a valid `*ARTIFACT_OUTPUTS` object marked
@@ -80,7 +81,9 @@ fn signable_of(obj: &BTreeMap<String, String>) -> Signable {
 }
 
 /// Chains' `ExtractBuildArtifactsFromResults`.
-pub(crate) fn build_artifacts<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<Signable> {
+pub(crate) fn build_artifacts<'a>(
+    results: impl IntoIterator<Item = &'a RunResult>,
+) -> Vec<Signable> {
     results
         .into_iter()
         .filter(|r| is_build_artifact(r) == Ok(true))
@@ -89,7 +92,10 @@ pub(crate) fn build_artifacts<'a>(results: impl IntoIterator<Item = &'a RunResul
 }
 
 /// Chains' `ExtractStructuredTargetFromResults` for a category suffix.
-pub(crate) fn structured_targets<'a>(results: impl IntoIterator<Item = &'a RunResult>, suffix: &str) -> Vec<Signable> {
+pub(crate) fn structured_targets<'a>(
+    results: impl IntoIterator<Item = &'a RunResult>,
+    suffix: &str,
+) -> Vec<Signable> {
     results
         .into_iter()
         .filter(|r| r.name.ends_with(suffix))
@@ -100,7 +106,9 @@ pub(crate) fn structured_targets<'a>(results: impl IntoIterator<Item = &'a RunRe
 }
 
 /// Chains' `RetrieveMaterialsFromStructuredResults`: `*ARTIFACT_INPUTS` as `(uri, alg, hex)`.
-pub(crate) fn structured_inputs<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<(String, String, String)> {
+pub(crate) fn structured_inputs<'a>(
+    results: impl IntoIterator<Item = &'a RunResult>,
+) -> Vec<(String, String, String)> {
     structured_targets(results, ARTIFACT_INPUTS)
         .into_iter()
         .filter_map(|s| parse_digest(&s.digest).map(|(alg, hex)| (s.uri, alg, hex)))
@@ -109,7 +117,11 @@ pub(crate) fn structured_inputs<'a>(results: impl IntoIterator<Item = &'a RunRes
 
 /// Chains' structured-signable extractor: pairs results `<marker><uri_suffix>` and
 /// `<marker><digest_suffix>` (trimmed, non-empty string values) by marker.
-fn paired<'a>(results: impl IntoIterator<Item = &'a RunResult>, uri_suffix: &str, digest_suffix: &str) -> Vec<Signable> {
+fn paired<'a>(
+    results: impl IntoIterator<Item = &'a RunResult>,
+    uri_suffix: &str,
+    digest_suffix: &str,
+) -> Vec<Signable> {
     // Chains: the pairs live in a Go map and come out in random order; hallmark sorts
     // them by marker.
     let mut partials: BTreeMap<&str, Signable> = BTreeMap::new();
@@ -122,7 +134,10 @@ fn paired<'a>(results: impl IntoIterator<Item = &'a RunResult>, uri_suffix: &str
             if value.is_empty() {
                 continue;
             }
-            let entry = partials.entry(marker).or_insert_with(|| Signable { uri: String::new(), digest: String::new() });
+            let entry = partials.entry(marker).or_insert_with(|| Signable {
+                uri: String::new(),
+                digest: String::new(),
+            });
             if is_uri {
                 entry.uri = value.to_owned();
             } else {
@@ -130,12 +145,17 @@ fn paired<'a>(results: impl IntoIterator<Item = &'a RunResult>, uri_suffix: &str
             }
         }
     }
-    partials.into_values().filter(|s| !s.uri.is_empty() && !s.digest.is_empty()).collect()
+    partials
+        .into_values()
+        .filter(|s| !s.uri.is_empty() && !s.digest.is_empty())
+        .collect()
 }
 
 /// Chains' `ExtractSignableTargetFromResults`: `*ARTIFACT_URI` / `*ARTIFACT_DIGEST` pairs
 /// with a valid digest.
-pub(crate) fn signable_targets<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<Signable> {
+pub(crate) fn signable_targets<'a>(
+    results: impl IntoIterator<Item = &'a RunResult>,
+) -> Vec<Signable> {
     paired(results, "ARTIFACT_URI", "ARTIFACT_DIGEST")
         .into_iter()
         .filter(|s| parse_digest(&s.digest).is_some())
@@ -204,20 +224,29 @@ pub(crate) fn new_digest(name: &str) -> Option<ImageDigest> {
         None => (*base).to_owned(),
     };
     let repository = new_repository(&base)?;
-    Some(ImageDigest { repository, sha256: hex.to_owned() })
+    Some(ImageDigest {
+        repository,
+        sha256: hex.to_owned(),
+    })
 }
 
 /// `name.NewTag(base).Repository.Name()`.
 fn new_tag_repository(name: &str) -> Option<String> {
     let parts: Vec<&str> = name.split(':').collect();
     let mut base = name.to_owned();
-    if let [head @ .., last] = parts.as_slice() {
-        if !head.is_empty() && !last.contains('/') {
-            if last.is_empty() || last.len() > 128 || !last.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) {
-                return None;
-            }
-            base = head.join(":");
+    if let [head @ .., last] = parts.as_slice()
+        && !head.is_empty()
+        && !last.contains('/')
+    {
+        if last.is_empty()
+            || last.len() > 128
+            || !last
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            return None;
         }
+        base = head.join(":");
     }
     new_repository(&base)
 }
@@ -232,7 +261,11 @@ fn new_repository(name: &str) -> Option<String> {
         _ => ("", name),
     };
     let runes = repo.chars().count();
-    if !(2..=255).contains(&runes) || !repo.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-./".contains(&b)) {
+    if !(2..=255).contains(&runes)
+        || !repo
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-./".contains(&b))
+    {
         return None;
     }
     if !valid_registry(registry) {
@@ -263,12 +296,16 @@ fn valid_registry(name: &str) -> bool {
         // IPv6 literal, optional port.
         return match rest.split_once(']') {
             Some((_, "")) => true,
-            Some((_, port)) => port.strip_prefix(':').is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())),
+            Some((_, port)) => port
+                .strip_prefix(':')
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())),
             None => false,
         };
     }
     match name.rsplit_once(':') {
-        Some((host, port)) => host_ok(host) && !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()),
+        Some((host, port)) => {
+            host_ok(host) && !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit())
+        }
         None => true,
     }
 }
@@ -303,9 +340,18 @@ mod tests {
         assert_eq!(name("abc").as_deref(), Some("index.docker.io/library/abc"));
         assert_eq!(name("gcr.io/foo/bar").as_deref(), Some("gcr.io/foo/bar"));
         assert_eq!(name("gcr.io/foo/bar:v1").as_deref(), Some("gcr.io/foo/bar"));
-        assert_eq!(name("docker.io/foo").as_deref(), Some("index.docker.io/library/foo"));
-        assert_eq!(name("localhost:5000/foo").as_deref(), Some("localhost:5000/foo"));
-        assert_eq!(name("user/repo").as_deref(), Some("index.docker.io/user/repo"));
+        assert_eq!(
+            name("docker.io/foo").as_deref(),
+            Some("index.docker.io/library/foo")
+        );
+        assert_eq!(
+            name("localhost:5000/foo").as_deref(),
+            Some("localhost:5000/foo")
+        );
+        assert_eq!(
+            name("user/repo").as_deref(),
+            Some("index.docker.io/user/repo")
+        );
         assert_eq!(name("a"), None);
         assert_eq!(name("Upper/case"), None);
         assert_eq!(name("pkg:deb/debian/curl"), None);
@@ -314,7 +360,10 @@ mod tests {
 
     #[test]
     fn digests_like_chains() {
-        assert_eq!(parse_digest(&format!("SHA256:{HEX}")), Some(("sha256".into(), HEX.into())));
+        assert_eq!(
+            parse_digest(&format!("SHA256:{HEX}")),
+            Some(("sha256".into(), HEX.into()))
+        );
         assert_eq!(parse_digest("sha256:"), None);
         assert_eq!(parse_digest("md5:abc"), None);
         assert!(parse_digest("sha1:7f2f46e1b97df36b2b82d1b1d87c81b8b3d21601").is_some());
@@ -322,7 +371,10 @@ mod tests {
 
     #[test]
     fn spdx() {
-        assert_eq!(spdx_git("https://git.test.com"), "git+https://git.test.com.git");
+        assert_eq!(
+            spdx_git("https://git.test.com"),
+            "git+https://git.test.com.git"
+        );
         assert_eq!(spdx_git(""), "git+.git");
         assert_eq!(spdx_git("git+https://x.git"), "git+https://x.git");
     }

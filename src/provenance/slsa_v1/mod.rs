@@ -9,7 +9,8 @@
 //! - `externalParameters`: the run's spec as Go re-encodes it (`runSpec`), plus
 //!   `buildConfigSource` when the Task/Pipeline came from a remote resolver.
 //! - `internalParameters`: Tekton's feature flags recorded in `status.provenance`.
-//! - `resolvedDependencies`: see [`deps`].
+//! - `resolvedDependencies`: step and sidecar images, the Task/Pipeline definitions, remote
+//!   StepActions and type-hinted inputs, de-duplicated as Chains does.
 //! - `runDetails`: `builder.id`, the run's UID and times, and byproducts — the results
 //!   that are not subjects (v2alpha4 also step results and, with deep inspection, the
 //!   child TaskRuns').
@@ -32,10 +33,14 @@ use serde_json::{Map, Value};
 
 use self::deps::{Material, ResolveOptions, TaskDescriptor, append_merged};
 use self::hints::{ARTIFACT_OUTPUTS, IMAGE_DIGEST, IMAGE_URL, IMAGES, is_build_artifact};
-use self::predicate::{BuildDefinition, BuildMetadata, Builder, Provenance, ResourceDescriptor, RunDetails};
+use self::predicate::{
+    BuildDefinition, BuildMetadata, Builder, Provenance, ResourceDescriptor, RunDetails,
+};
 use super::statement::{PREDICATE_SLSA_V1, STATEMENT_V1};
 use super::{Format, FormatError, FormatOptions, Statement, Subject};
-use crate::tekton::{ObjectMeta, PipelineRun, Provenance as RunProvenance, RunResult, TaskRun, Timestamp};
+use crate::tekton::{
+    ObjectMeta, PipelineRun, Provenance as RunProvenance, RefSource, RunResult, TaskRun, Timestamp,
+};
 
 /// The `slsa` build type (Chains' default).
 pub const SLSA_BUILD_TYPE: &str = "https://tekton.dev/chains/v2/slsa";
@@ -60,7 +65,9 @@ impl TryFrom<Format> for Variant {
         match f {
             Format::SlsaV2Alpha3 => Ok(Self::V2Alpha3),
             Format::SlsaV2Alpha4 => Ok(Self::V2Alpha4),
-            Format::SlsaV1 => Err(FormatError::Unsupported(format!("{f} is not a SLSA v1 predicate format"))),
+            Format::SlsaV1 => Err(FormatError::Unsupported(format!(
+                "{f} is not a SLSA v1 predicate format"
+            ))),
         }
     }
 }
@@ -85,7 +92,9 @@ impl BuildType {
         match s {
             "" | SLSA_BUILD_TYPE => Ok(Self::Slsa),
             TEKTON_BUILD_TYPE => Ok(Self::Tekton),
-            other => Err(FormatError::Unsupported(format!("unsupported buildType {other}"))),
+            other => Err(FormatError::Unsupported(format!(
+                "unsupported buildType {other}"
+            ))),
         }
     }
 
@@ -105,21 +114,34 @@ impl BuildType {
 /// [`FormatError::ImageId`] for a step or sidecar image ID that is not
 /// `IMAGE@ALG:HEX`, and [`FormatError::Invalid`] when the spec cannot be encoded
 /// (a parameter without a value) — the cases where Chains fails too.
-pub fn taskrun(tr: &TaskRun, format: Format, opts: &FormatOptions) -> Result<Statement, FormatError> {
+pub fn taskrun(
+    tr: &TaskRun,
+    format: Format,
+    opts: &FormatOptions,
+) -> Result<Statement, FormatError> {
     let variant = Variant::try_from(format)?;
     let byproducts = match variant {
         Variant::V2Alpha3 => all_results(&tr.status.results, |n| format!("taskRunResults/{n}")),
         Variant::V2Alpha4 => task_run_byproducts(tr),
     };
-    let resolve = ResolveOptions { with_step_actions: variant == Variant::V2Alpha4 };
+    let resolve = ResolveOptions {
+        with_step_actions: variant == Variant::V2Alpha4,
+    };
     let resolved_dependencies = deps::task_run(tr, resolve)?;
-    let external_parameters = external_parameters(
-        tr.status.provenance.as_ref(),
-        tr.is_remote(),
-        run_spec(&tr.spec.raw, &goschema::TASK_RUN_SPEC, tr.api_version.as_deref())?,
-    );
+    let spec = run_spec(
+        &tr.spec.raw,
+        &goschema::TASK_RUN_SPEC,
+        tr.api_version.as_deref(),
+    )?;
+    let external_parameters =
+        external_parameters(deps::task_ref_source(tr), is_remote(&spec, "taskRef"), spec);
     let build_type = BuildType::parse(&opts.build_type)?;
-    let internal_parameters = internal_parameters(tr.status.provenance.as_ref(), &tr.metadata, &tr.raw, build_type);
+    let internal_parameters = internal_parameters(
+        tr.status.provenance.as_ref(),
+        &tr.metadata,
+        &tr.raw,
+        build_type,
+    );
     let subjects = match variant {
         Variant::V2Alpha3 => subjects_from_results(&tr.status.results.iter().collect::<Vec<_>>()),
         Variant::V2Alpha4 => task_run_build_artifacts(tr),
@@ -130,7 +152,11 @@ pub fn taskrun(tr: &TaskRun, format: Format, opts: &FormatOptions) -> Result<Sta
         internal_parameters,
         resolved_dependencies,
     };
-    let metadata = build_metadata(&tr.metadata, tr.status.start_time, tr.status.completion_time);
+    let metadata = build_metadata(
+        &tr.metadata,
+        tr.status.start_time,
+        tr.status.completion_time,
+    );
     statement(subjects, build_definition, metadata, byproducts, opts)
 }
 
@@ -154,7 +180,11 @@ pub fn pipelinerun(
     let byproducts = match variant {
         Variant::V2Alpha3 => all_results(&pr.status.results, |n| format!("pipelineRunResults/{n}")),
         Variant::V2Alpha4 => {
-            let mut b = results_without_build_artifacts(pr.name(), &pr.status.results, "pipelineRunResults");
+            let mut b = results_without_build_artifacts(
+                pr.name(),
+                &pr.status.results,
+                "pipelineRunResults",
+            );
             if deep {
                 for tr in &executed {
                     b.extend(task_run_byproducts(tr));
@@ -168,20 +198,36 @@ pub fn pipelinerun(
         BuildType::Slsa => TaskDescriptor::Slsa,
         BuildType::Tekton => TaskDescriptor::Tekton,
     };
-    let resolve = ResolveOptions { with_step_actions: variant == Variant::V2Alpha4 };
-    let resolved_dependencies = deps::pipeline_run(pr, &executed, deep, resolve, descriptor, &task_run_content)?;
+    let resolve = ResolveOptions {
+        with_step_actions: variant == Variant::V2Alpha4,
+    };
+    let resolved_dependencies =
+        deps::pipeline_run(pr, &executed, deep, resolve, descriptor, &task_run_content)?;
+    let spec = run_spec(
+        &pr.spec.raw,
+        &goschema::PIPELINE_RUN_SPEC,
+        pr.api_version.as_deref(),
+    )?;
     let external_parameters = external_parameters(
-        pr.status.provenance.as_ref(),
-        pr.is_remote(),
-        run_spec(&pr.spec.raw, &goschema::PIPELINE_RUN_SPEC, pr.api_version.as_deref())?,
+        deps::pipeline_ref_source(pr),
+        is_remote(&spec, "pipelineRef"),
+        spec,
     );
-    let internal_parameters = internal_parameters(pr.status.provenance.as_ref(), &pr.metadata, &pr.raw, build_type);
+    let internal_parameters = internal_parameters(
+        pr.status.provenance.as_ref(),
+        &pr.metadata,
+        &pr.raw,
+        build_type,
+    );
     let pr_results: Vec<&RunResult> = pr.status.results.iter().collect();
     let subjects = match variant {
         Variant::V2Alpha3 if deep => {
             let mut s = Vec::new();
             for tr in &executed {
-                append_merged(&mut s, subjects_from_results(&tr.status.results.iter().collect::<Vec<_>>()));
+                append_merged(
+                    &mut s,
+                    subjects_from_results(&tr.status.results.iter().collect::<Vec<_>>()),
+                );
             }
             append_merged(&mut s, subjects_from_results(&pr_results));
             s
@@ -203,7 +249,11 @@ pub fn pipelinerun(
         internal_parameters,
         resolved_dependencies,
     };
-    let metadata = build_metadata(&pr.metadata, pr.status.start_time, pr.status.completion_time);
+    let metadata = build_metadata(
+        &pr.metadata,
+        pr.status.start_time,
+        pr.status.completion_time,
+    );
     statement(subjects, build_definition, metadata, byproducts, opts)
 }
 
@@ -216,18 +266,41 @@ fn statement(
 ) -> Result<Statement, FormatError> {
     let predicate = Provenance {
         build_definition,
-        run_details: RunDetails { builder: Builder { id: opts.builder_id.clone() }, metadata, byproducts },
+        run_details: RunDetails {
+            builder: Builder {
+                id: opts.builder_id.clone(),
+            },
+            metadata,
+            byproducts,
+        },
     };
-    let predicate = serde_json::to_value(&predicate).map_err(|e| FormatError::Invalid(e.to_string()))?;
+    let predicate =
+        serde_json::to_value(&predicate).map_err(|e| FormatError::Invalid(e.to_string()))?;
     // Chains: subject order follows Go map iteration in places; `Statement::new` sorts.
-    let subjects = subjects.into_iter().map(|m| Subject { name: m.uri, digest: m.digest }).collect();
-    Ok(Statement::new(STATEMENT_V1, subjects, PREDICATE_SLSA_V1, predicate))
+    let subjects = subjects
+        .into_iter()
+        .map(|m| Subject {
+            name: m.uri,
+            digest: m.digest,
+        })
+        .collect();
+    Ok(Statement::new(
+        STATEMENT_V1,
+        subjects,
+        PREDICATE_SLSA_V1,
+        predicate,
+    ))
 }
 
 /// `runDetails.metadata`: the run's UID and its start and completion times.
-fn build_metadata(meta: &ObjectMeta, start: Option<Timestamp>, end: Option<Timestamp>) -> BuildMetadata {
+fn build_metadata(
+    meta: &ObjectMeta,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+) -> BuildMetadata {
     let ts = |t: Option<Timestamp>| {
-        t.and_then(|t| gojson::Timestamp::parse_rfc3339(&t.to_string())).map(gojson::Timestamp::to_protojson)
+        t.and_then(|t| gojson::Timestamp::parse_rfc3339(&t.to_string()))
+            .map(gojson::Timestamp::to_protojson)
     };
     BuildMetadata {
         invocation_id: meta.uid.clone().unwrap_or_default(),
@@ -237,7 +310,11 @@ fn build_metadata(meta: &ObjectMeta, start: Option<Timestamp>, end: Option<Times
 }
 
 /// The spec as Chains embeds it: decoded into Tekton's v1 Go types and re-encoded.
-fn run_spec(raw: &Value, ty: &goschema::Ty, api_version: Option<&str>) -> Result<Value, FormatError> {
+fn run_spec(
+    raw: &Value,
+    ty: &goschema::Ty,
+    api_version: Option<&str>,
+) -> Result<Value, FormatError> {
     let converted;
     let raw = if api_version == Some(crate::tekton::V1BETA1) {
         converted = v1beta1::spec_to_v1(raw);
@@ -250,47 +327,91 @@ fn run_spec(raw: &Value, ty: &goschema::Ty, api_version: Option<&str>) -> Result
         .map_err(|e| FormatError::Invalid(format!("spec: {}", e.0)))
 }
 
+/// Chains' `IsRemote`: the (v1) spec's reference names a resolver other than `Cluster`.
+/// Read from the re-encoded spec, so a v1beta1 `bundle` (dropped by Tekton's
+/// conversion) does not count.
+fn is_remote(spec: &Value, reference: &str) -> bool {
+    spec.get(reference)
+        .and_then(|r| r.get("resolver"))
+        .and_then(Value::as_str)
+        .is_some_and(|r| !r.is_empty() && r != "Cluster")
+}
+
 /// `externalParameters`: `runSpec`, and `buildConfigSource` for a remote definition.
-fn external_parameters(provenance: Option<&RunProvenance>, remote: bool, run_spec: Value) -> Value {
+fn external_parameters(ref_source: Option<&RefSource>, remote: bool, run_spec: Value) -> Value {
     let mut m = Map::new();
-    if remote {
-        if let Some(rs) = provenance.and_then(|p| p.ref_source.as_ref()) {
-            // Chains: `ref` is the first digest in Go map iteration order (random when
-            // there are several); hallmark takes the first algorithm by name.
-            let reference = rs.digest.iter().next().map(|(alg, hex)| format!("{alg}:{hex}")).unwrap_or_default();
-            let mut source = Map::new();
-            source.insert("ref".into(), Value::String(reference));
-            source.insert("repository".into(), Value::String(rs.uri.clone()));
-            source.insert("path".into(), Value::String(rs.entry_point.clone()));
-            m.insert("buildConfigSource".into(), Value::Object(source));
-        }
+    if remote && let Some(rs) = ref_source {
+        // Chains: `ref` is the first digest in Go map iteration order (random when
+        // there are several); hallmark takes the first algorithm by name.
+        let reference = rs
+            .digest
+            .iter()
+            .next()
+            .map(|(alg, hex)| format!("{alg}:{hex}"))
+            .unwrap_or_default();
+        let mut source = Map::new();
+        source.insert("ref".into(), Value::String(reference));
+        source.insert("repository".into(), Value::String(rs.uri.clone()));
+        source.insert("path".into(), Value::String(rs.entry_point.clone()));
+        m.insert("buildConfigSource".into(), Value::Object(source));
     }
     m.insert("runSpec".into(), run_spec);
     Value::Object(m)
 }
 
 /// `internalParameters`: the feature flags, and for `slsa-tekton` labels and annotations.
-fn internal_parameters(provenance: Option<&RunProvenance>, meta: &ObjectMeta, raw: &Value, bt: BuildType) -> Value {
+fn internal_parameters(
+    provenance: Option<&RunProvenance>,
+    meta: &ObjectMeta,
+    raw: &Value,
+    bt: BuildType,
+) -> Value {
     let mut m = Map::new();
     if let Some(flags) = provenance.and_then(|p| p.feature_flags.as_ref()) {
-        let flags = goschema::normalize(Some(flags), &goschema::FEATURE_FLAGS).map_or(Value::Null, |g| g.to_value());
+        let flags = goschema::normalize(Some(flags), &goschema::FEATURE_FLAGS)
+            .map_or(Value::Null, |g| g.to_value());
         m.insert("tekton-pipelines-feature-flags".into(), flags);
     }
     if bt == BuildType::Tekton {
         // Go's nil map (absent in the document) encodes as `null`.
-        let present = |key: &str| raw.get("metadata").and_then(|md| md.get(key)).is_some_and(|v| !v.is_null());
-        let map = |entries: &std::collections::BTreeMap<String, String>| {
-            Value::Object(entries.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        let present = |key: &str| {
+            raw.get("metadata")
+                .and_then(|md| md.get(key))
+                .is_some_and(|v| !v.is_null())
         };
-        m.insert("labels".into(), if present("labels") { map(&meta.labels) } else { Value::Null });
-        m.insert("annotations".into(), if present("annotations") { map(&meta.annotations) } else { Value::Null });
+        let map = |entries: &std::collections::BTreeMap<String, String>| {
+            Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            )
+        };
+        m.insert(
+            "labels".into(),
+            if present("labels") {
+                map(&meta.labels)
+            } else {
+                Value::Null
+            },
+        );
+        m.insert(
+            "annotations".into(),
+            if present("annotations") {
+                map(&meta.annotations)
+            } else {
+                Value::Null
+            },
+        );
     }
     Value::Object(m)
 }
 
 /// The bytes of `json.Marshal(value)` for a result value.
 fn result_content(r: &RunResult) -> Vec<u8> {
-    gojson::ParamValue::from_json(&r.value.to_json()).go_json().into_bytes()
+    gojson::ParamValue::from_json(&r.value.to_json())
+        .go_json()
+        .into_bytes()
 }
 
 fn byproduct(name: String, r: &RunResult) -> ResourceDescriptor {
@@ -304,7 +425,10 @@ fn byproduct(name: String, r: &RunResult) -> ResourceDescriptor {
 
 /// v2alpha3 byproducts: every result.
 fn all_results(results: &[RunResult], name: impl Fn(&str) -> String) -> Vec<ResourceDescriptor> {
-    results.iter().map(|r| byproduct(name(&r.name), r)).collect()
+    results
+        .iter()
+        .map(|r| byproduct(name(&r.name), r))
+        .collect()
 }
 
 /// Chains' `GetResultsWithoutBuildArtifacts`: results that are neither build artifacts
@@ -317,7 +441,9 @@ fn results_without_build_artifacts<'a>(
     results
         .into_iter()
         .filter(|r| is_build_artifact(r) == Ok(false))
-        .filter(|r| !(r.name.ends_with(IMAGE_URL) || r.name.ends_with(IMAGE_DIGEST) || r.name == IMAGES))
+        .filter(|r| {
+            !(r.name.ends_with(IMAGE_URL) || r.name.ends_with(IMAGE_DIGEST) || r.name == IMAGES)
+        })
         .map(|r| byproduct(format!("{prefix}/{obj_name}/{}", r.name), r))
         .collect()
 }
@@ -325,12 +451,19 @@ fn results_without_build_artifacts<'a>(
 /// v2alpha4 byproducts of a TaskRun: its results, then its step results.
 fn task_run_byproducts(tr: &TaskRun) -> Vec<ResourceDescriptor> {
     let mut b = results_without_build_artifacts(tr.name(), &tr.status.results, "taskRunResults");
-    b.extend(results_without_build_artifacts(tr.name(), tr.step_results(), "stepResults"));
+    b.extend(results_without_build_artifacts(
+        tr.name(),
+        tr.step_results(),
+        "stepResults",
+    ));
     b
 }
 
 fn subject(name: String, alg: &str, hex: &str) -> Material {
-    Material { uri: name, digest: std::collections::BTreeMap::from([(alg.to_owned(), hex.to_owned())]) }
+    Material {
+        uri: name,
+        digest: std::collections::BTreeMap::from([(alg.to_owned(), hex.to_owned())]),
+    }
 }
 
 fn split_digest(d: &str) -> Option<(&str, &str)> {
@@ -346,7 +479,10 @@ fn split_digest(d: &str) -> Option<(&str, &str)> {
 fn subjects_from_results(results: &[&RunResult]) -> Vec<Material> {
     let mut subjects = Vec::new();
     for img in hints::oci_images(results) {
-        append_merged(&mut subjects, [subject(img.repository, "sha256", &img.sha256)]);
+        append_merged(
+            &mut subjects,
+            [subject(img.repository, "sha256", &img.sha256)],
+        );
     }
     for s in hints::signable_targets(results.iter().copied()) {
         if let Some((alg, hex)) = split_digest(&s.digest) {
@@ -371,7 +507,10 @@ fn subjects_from_build_artifacts(results: &[&RunResult]) -> Vec<Material> {
         }
     }
     for img in hints::oci_images(results) {
-        append_merged(&mut subjects, [subject(img.repository, "sha256", &img.sha256)]);
+        append_merged(
+            &mut subjects,
+            [subject(img.repository, "sha256", &img.sha256)],
+        );
     }
     subjects
 }
@@ -380,9 +519,15 @@ fn subjects_from_build_artifacts(results: &[&RunResult]) -> Vec<Material> {
 fn task_run_build_artifacts(tr: &TaskRun) -> Vec<Material> {
     let mut subjects = Vec::new();
     for step in &tr.status.steps {
-        append_merged(&mut subjects, subjects_from_build_artifacts(&step.results.iter().collect::<Vec<_>>()));
+        append_merged(
+            &mut subjects,
+            subjects_from_build_artifacts(&step.results.iter().collect::<Vec<_>>()),
+        );
     }
-    append_merged(&mut subjects, subjects_from_build_artifacts(&tr.status.results.iter().collect::<Vec<_>>()));
+    append_merged(
+        &mut subjects,
+        subjects_from_build_artifacts(&tr.status.results.iter().collect::<Vec<_>>()),
+    );
     subjects
 }
 
@@ -409,59 +554,67 @@ mod v1beta1 {
         }
     }
 
-    fn convert_task_spec(spec: &mut Map<String, Value>) {
-        for key in ["steps", "sidecars"] {
-            if let Some(Value::Array(items)) = spec.get_mut(key) {
-                for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                    rename(item, "resources", "computeResources");
-                }
+    fn convert_containers(spec: &mut Map<String, Value>, key: &str) {
+        if let Some(Value::Array(items)) = spec.get_mut(key) {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                rename(item, "resources", "computeResources");
             }
         }
+    }
+
+    fn convert_task_spec(spec: &mut Map<String, Value>) {
+        convert_containers(spec, "steps");
+        convert_containers(spec, "sidecars");
         if let Some(Value::Object(t)) = spec.get_mut("stepTemplate") {
             rename(t, "resources", "computeResources");
         }
         spec.remove("resources");
     }
 
-    fn convert_ref(r: &mut Map<String, Value>, default_kind: &str) {
-        let Some(Value::String(bundle)) = r.remove("bundle") else {
-            return;
-        };
-        if bundle.is_empty() || r.get("resolver").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
-            return;
+    /// Tekton v1.15 drops a v1beta1 `bundle` (it is not converted to a resolver).
+    fn convert_ref(m: &mut Map<String, Value>, key: &str) {
+        if let Some(Value::Object(r)) = m.get_mut(key) {
+            r.remove("bundle");
         }
-        let name = r.remove("name").unwrap_or(Value::String(String::new()));
-        let kind = match r.remove("kind") {
-            Some(Value::String(k)) if !k.is_empty() => k.to_lowercase(),
-            _ => default_kind.to_owned(),
-        };
-        let param = |n: &str, v: Value| {
-            let mut p = Map::new();
-            p.insert("name".into(), Value::String(n.to_owned()));
-            p.insert("value".into(), v);
-            Value::Object(p)
-        };
-        r.insert("resolver".into(), Value::String("bundles".into()));
-        r.insert(
-            "params".into(),
-            Value::Array(vec![param("bundle", Value::String(bundle)), param("name", name), param("kind", Value::String(kind))]),
-        );
+    }
+
+    fn convert_pipeline_spec(spec: &mut Map<String, Value>) {
+        for key in ["tasks", "finally"] {
+            if let Some(Value::Array(tasks)) = spec.get_mut(key) {
+                for t in tasks.iter_mut().filter_map(Value::as_object_mut) {
+                    convert_ref(t, "taskRef");
+                    convert_ref(t, "pipelineRef");
+                    if let Some(Value::Object(ts)) = t.get_mut("taskSpec") {
+                        convert_task_spec(ts);
+                    }
+                    if let Some(Value::Object(ps)) = t.get_mut("pipelineSpec") {
+                        convert_pipeline_spec(ps);
+                    }
+                }
+            }
+        }
+    }
+
+    fn convert_overrides(m: &mut Map<String, Value>) {
+        rename(m, "stepOverrides", "stepSpecs");
+        rename(m, "sidecarOverrides", "sidecarSpecs");
+        for key in ["stepSpecs", "sidecarSpecs"] {
+            convert_containers(m, key);
+        }
     }
 
     /// A v1beta1 `TaskRunSpec` or `PipelineRunSpec` as its v1 form.
     pub(super) fn spec_to_v1(raw: &Value) -> Value {
         let mut spec = raw.as_object().cloned().unwrap_or_default();
         spec.remove("resources");
-        rename(&mut spec, "stepOverrides", "stepSpecs");
-        rename(&mut spec, "sidecarOverrides", "sidecarSpecs");
-        if let Some(Value::Object(r)) = spec.get_mut("taskRef") {
-            convert_ref(r, "task");
-        }
-        if let Some(Value::Object(r)) = spec.get_mut("pipelineRef") {
-            convert_ref(r, "pipeline");
-        }
+        convert_overrides(&mut spec);
+        convert_ref(&mut spec, "taskRef");
+        convert_ref(&mut spec, "pipelineRef");
         if let Some(Value::Object(t)) = spec.get_mut("taskSpec") {
             convert_task_spec(t);
+        }
+        if let Some(Value::Object(p)) = spec.get_mut("pipelineSpec") {
+            convert_pipeline_spec(p);
         }
         let is_pipeline = spec.contains_key("pipelineRef") || spec.contains_key("pipelineSpec");
         if is_pipeline {
@@ -472,21 +625,18 @@ mod v1beta1 {
             if let Some(v) = spec.remove("podTemplate") {
                 template.insert("podTemplate".into(), v);
             }
-            if !template.is_empty() {
-                spec.insert("taskRunTemplate".into(), Value::Object(template));
-            }
-            if let Some(t) = spec.remove("timeout") {
-                let timeouts = spec.entry("timeouts").or_insert_with(|| Value::Object(Map::new()));
-                if let Some(obj) = timeouts.as_object_mut() {
-                    obj.entry("pipeline").or_insert(t);
-                }
+            spec.insert("taskRunTemplate".into(), Value::Object(template));
+            // A v1beta1 `timeout` replaces `timeouts` altogether.
+            if let Some(t) = spec.remove("timeout").filter(|t| !t.is_null()) {
+                let mut timeouts = Map::new();
+                timeouts.insert("pipeline".into(), t);
+                spec.insert("timeouts".into(), Value::Object(timeouts));
             }
             if let Some(Value::Array(specs)) = spec.get_mut("taskRunSpecs") {
                 for s in specs.iter_mut().filter_map(Value::as_object_mut) {
                     rename(s, "taskServiceAccountName", "serviceAccountName");
                     rename(s, "taskPodTemplate", "podTemplate");
-                    rename(s, "stepOverrides", "stepSpecs");
-                    rename(s, "sidecarOverrides", "sidecarSpecs");
+                    convert_overrides(s);
                 }
             }
         }
@@ -496,7 +646,9 @@ mod v1beta1 {
     /// A v1beta1 TaskRun document as its v1 form (spec and the status fields renamed).
     pub(super) fn task_run_to_v1(raw: &Value) -> Value {
         let mut doc = raw.as_object().cloned().unwrap_or_default();
-        doc.insert("apiVersion".into(), Value::String(crate::tekton::V1.to_owned()));
+        // The converted object carries no type meta.
+        doc.remove("apiVersion");
+        doc.remove("kind");
         if let Some(spec) = doc.get("spec") {
             let converted = spec_to_v1(spec);
             doc.insert("spec".into(), converted);
@@ -506,8 +658,9 @@ mod v1beta1 {
             if let Some(Value::Object(t)) = status.get_mut("taskSpec") {
                 convert_task_spec(t);
             }
+            // Tekton's conversion keeps `refSource` only; `configSource` is dropped.
             if let Some(Value::Object(p)) = status.get_mut("provenance") {
-                rename(p, "configSource", "refSource");
+                p.remove("configSource");
             }
         }
         Value::Object(doc)

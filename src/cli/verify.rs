@@ -1,0 +1,348 @@
+//! `hallmark verify`: check a DSSE envelope or a Sigstore bundle against an artifact with
+//! a public key.
+//!
+//! Decisions map onto exit codes: pass 0, a failed check 1 (deny), unreadable input,
+//! usage errors and checks hallmark cannot do yet 2 (error). `-o json` prints one report:
+//! `{"decision":"pass"|"deny"|"error","reasons":[{"check":..,"message":..}],...}`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde_json::json;
+
+use super::Outcome;
+use crate::bundle::Bundle;
+use crate::dsse::Envelope;
+use crate::verify::{
+    self, ArtifactRef, BundleOptions, BundleVerification, EnvelopePolicy, PredicateType,
+    VerificationKey, VerifiedStatement, VerifyError,
+};
+
+/// Report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// One human-readable line.
+    #[default]
+    Text,
+    /// A JSON report with `decision` and `reasons`.
+    Json,
+}
+
+/// Flags of `hallmark verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// What was signed: a file, or `sha256:<hex>` (its digest). `IMAGE@DIGEST`
+    /// (verification from a registry) is not supported yet.
+    #[arg(value_name = "ARTIFACT")]
+    pub artifact: String,
+
+    /// A DSSE envelope file (written by `hallmark sign`, Tekton Chains or cosign) whose
+    /// in-toto statement must name ARTIFACT as a subject.
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub envelope: Option<PathBuf>,
+
+    /// A Sigstore bundle file (v0.1–v0.3; DSSE attestation or message signature, e.g.
+    /// from `cosign attest-blob --bundle` or `cosign sign-blob --bundle`).
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+
+    /// The public key to verify with: a PEM `PUBLIC KEY` file (e.g. `cosign.pub`),
+    /// ECDSA P-256 or Ed25519.
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+
+    /// Require this predicate type: a cosign short name (`slsaprovenance`,
+    /// `slsaprovenance02`, `slsaprovenance1`, `custom`, `spdx`, `spdxjson`, `cyclonedx`,
+    /// `link`, `vuln`, `openvex`) or a predicate type URI. Default: any.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub predicate_type: Option<String>,
+
+    /// Do not check the transparency log (cosign's flag of the same name). Transparency
+    /// log verification is not implemented yet, so it is required for now: without it,
+    /// verification fails closed.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+
+    /// Report format: `text` (one line) or `json` (`{"decision":"pass"|"deny"|"error",
+    /// "reasons":[...]}`).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
+    pub output: OutputFormat,
+}
+
+/// What was verified, for the report.
+struct Passed {
+    kind: &'static str,
+    statement: Option<VerifiedStatement>,
+}
+
+/// A decision with its reasons.
+enum Failure {
+    /// A verification check failed (exit 1).
+    Deny(VerifyError),
+    /// Could not decide (exit 2).
+    Error {
+        check: &'static str,
+        message: String,
+    },
+}
+
+impl From<VerifyError> for Failure {
+    fn from(e: VerifyError) -> Self {
+        if e.is_denial() {
+            Self::Deny(e)
+        } else {
+            Self::Error {
+                check: e.check(),
+                message: error_chain(&e),
+            }
+        }
+    }
+}
+
+fn input_error(e: &anyhow::Error) -> Failure {
+    Failure::Error {
+        check: "input",
+        message: format!("{e:#}"),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Run `hallmark verify`.
+///
+/// # Errors
+///
+/// Only when the report cannot be written; every verification outcome (including
+/// unreadable input) is reported and mapped to an [`Outcome`].
+pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
+    let artifact_label = args.artifact.clone();
+    let mut digest_hex = None;
+    let result = decide(args, &mut digest_hex);
+    let (outcome, decision) = match &result {
+        Ok(_) => (Outcome::Pass, "pass"),
+        Err(Failure::Deny(_)) => (Outcome::Deny, "deny"),
+        Err(Failure::Error { .. }) => (Outcome::Error, "error"),
+    };
+    let reasons: Vec<serde_json::Value> = match &result {
+        Ok(_) => Vec::new(),
+        Err(Failure::Deny(e)) => vec![json!({"check": e.check(), "message": error_chain(e)})],
+        Err(Failure::Error { check, message }) => vec![json!({"check": check, "message": message})],
+    };
+    match args.output {
+        OutputFormat::Json => {
+            let mut report = json!({
+                "decision": decision,
+                "reasons": reasons,
+                "artifact": {"name": artifact_label, "sha256": digest_hex},
+            });
+            if let Ok(p) = &result {
+                report["verified"] = json!(p.kind);
+                if let Some(s) = &p.statement {
+                    report["predicateType"] = json!(s.statement.predicate_type);
+                    report["statementType"] = json!(s.statement.type_);
+                    report["subjects"] = serde_json::to_value(&s.statement.subject)?;
+                    report["keyId"] = json!(s.key_id);
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        OutputFormat::Text => match &result {
+            Ok(p) => {
+                let what = p.statement.as_ref().map_or_else(
+                    || "signature".to_owned(),
+                    |s| format!("attestation {}", s.statement.predicate_type),
+                );
+                println!("pass: {artifact_label}: {} {what} verified", p.kind);
+            }
+            Err(Failure::Deny(e)) => println!("deny: {artifact_label}: {}", error_chain(e)),
+            Err(Failure::Error { message, .. }) => eprintln!("hallmark: error: {message}"),
+        },
+    }
+    Ok(outcome)
+}
+
+fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, Failure> {
+    let predicate_type = args
+        .predicate_type
+        .as_deref()
+        .map(PredicateType::parse)
+        .transpose()?;
+    let source = match (&args.envelope, &args.bundle) {
+        (Some(e), None) => Source::Envelope(e),
+        (None, Some(b)) => Source::Bundle(b),
+        _ => {
+            return Err(Failure::Error {
+                check: "usage",
+                message: if looks_like_image(&args.artifact) {
+                    format!(
+                        "verifying an image from its registry ({}) is not supported yet; \
+                         pass --envelope FILE or --bundle FILE with the artifact",
+                        args.artifact
+                    )
+                } else {
+                    "pass --envelope FILE or --bundle FILE".to_owned()
+                },
+            });
+        }
+    };
+    if args.key.to_string_lossy().contains("://") {
+        return Err(Failure::Error {
+            check: "usage",
+            message: format!(
+                "key reference {} is not supported yet: pass a PEM public key file",
+                args.key.display()
+            ),
+        });
+    }
+    let key = VerificationKey::from_file(&args.key)
+        .with_context(|| format!("reading public key {}", args.key.display()))
+        .map_err(|e| input_error(&e))?;
+    let bytes;
+    let artifact = if args.artifact.starts_with("sha256:") {
+        ArtifactRef::parse_digest(&args.artifact)?
+    } else if looks_like_image(&args.artifact) && !Path::new(&args.artifact).exists() {
+        return Err(Failure::Error {
+            check: "usage",
+            message: format!(
+                "verifying an image reference ({}) is not supported yet",
+                args.artifact
+            ),
+        });
+    } else {
+        bytes = std::fs::read(&args.artifact)
+            .with_context(|| format!("reading artifact {}", args.artifact))
+            .map_err(|e| input_error(&e))?;
+        ArtifactRef::Bytes(&bytes)
+    };
+    *digest_hex = Some(hex::encode(artifact.sha256()));
+    match source {
+        Source::Envelope(path) => {
+            let raw = std::fs::read(path)
+                .with_context(|| format!("reading envelope {}", path.display()))
+                .map_err(|e| input_error(&e))?;
+            let env = Envelope::from_json(&raw)
+                .with_context(|| format!("parsing envelope {}", path.display()))
+                .map_err(|e| input_error(&e))?;
+            if !args.insecure_ignore_tlog {
+                return Err(VerifyError::TlogNotImplemented.into());
+            }
+            let mut policy = EnvelopePolicy::new(&artifact);
+            if let Some(p) = predicate_type {
+                policy = policy.with_predicate_type(p);
+            }
+            let statement = verify::verify_envelope(&env, &key, &policy)?;
+            Ok(Passed {
+                kind: "envelope",
+                statement: Some(statement),
+            })
+        }
+        Source::Bundle(path) => {
+            let raw = std::fs::read(path)
+                .with_context(|| format!("reading bundle {}", path.display()))
+                .map_err(|e| input_error(&e))?;
+            let bundle = Bundle::from_json(&raw)
+                .with_context(|| format!("parsing bundle {}", path.display()))
+                .map_err(|e| input_error(&e))?;
+            let options = BundleOptions {
+                predicate_type,
+                insecure_ignore_tlog: args.insecure_ignore_tlog,
+            };
+            match verify::verify_bundle(&bundle, artifact, &key, &options)? {
+                BundleVerification::Attestation(s) => Ok(Passed {
+                    kind: "bundle/dsse",
+                    statement: Some(s),
+                }),
+                _ => Ok(Passed {
+                    kind: "bundle/message-signature",
+                    statement: None,
+                }),
+            }
+        }
+    }
+}
+
+enum Source<'a> {
+    Envelope(&'a Path),
+    Bundle(&'a Path),
+}
+
+/// `registry/repo@sha256:...` or `repo:tag`-like references (not files, not digests).
+fn looks_like_image(s: &str) -> bool {
+    s.contains('@')
+        && s.split('@')
+            .nth(1)
+            .is_some_and(|d| d.starts_with("sha256:"))
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
+mod tests {
+    use super::*;
+    use crate::test_support::shared_dir;
+
+    fn args(artifact: &str, bundle: Option<PathBuf>, key: PathBuf) -> VerifyArgs {
+        VerifyArgs {
+            artifact: artifact.to_owned(),
+            envelope: None,
+            bundle,
+            key,
+            predicate_type: None,
+            insecure_ignore_tlog: true,
+            output: OutputFormat::Json,
+        }
+    }
+
+    fn outcome(a: &VerifyArgs) -> Outcome {
+        run(a).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    #[test]
+    fn outcomes_map_to_exit_codes() {
+        let dir = shared_dir().join("sigstore-conformance/bundle-verify");
+        let case = dir.join("managed-key-happy-path");
+        let art = dir.join("a.txt");
+        let art = art.to_str().unwrap_or_default();
+        let mut a = args(
+            art,
+            Some(case.join("bundle.sigstore.json")),
+            case.join("key.pub"),
+        );
+        assert_eq!(outcome(&a), Outcome::Pass);
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(ArtifactRef::Bytes(&std::fs::read(art).unwrap_or_default()).sha256())
+        );
+        a.artifact = digest;
+        assert_eq!(outcome(&a), Outcome::Pass);
+        a.output = OutputFormat::Text;
+        // The bundle has tlog entries hallmark cannot check yet: undecided, exit 2.
+        a.insecure_ignore_tlog = false;
+        assert_eq!(outcome(&a), Outcome::Error);
+        a.insecure_ignore_tlog = true;
+        a.artifact = "sha256:".to_owned() + &"00".repeat(32);
+        assert_eq!(outcome(&a), Outcome::Deny);
+        a.artifact = "registry.example/app@sha256:".to_owned() + &"00".repeat(32);
+        assert_eq!(outcome(&a), Outcome::Error);
+        a.artifact = "/nonexistent/file".into();
+        assert_eq!(outcome(&a), Outcome::Error);
+        a.artifact = art.to_owned();
+        a.predicate_type = Some("no such type".into());
+        assert_eq!(outcome(&a), Outcome::Error);
+        a.predicate_type = None;
+        a.key = dir.join("a.txt");
+        assert_eq!(outcome(&a), Outcome::Error);
+        a.key = "k8s://ns/secret".into();
+        assert_eq!(outcome(&a), Outcome::Error);
+        a.bundle = None;
+        assert_eq!(outcome(&a), Outcome::Error);
+    }
+}
