@@ -3,6 +3,9 @@
 //! `$(tests/stack/install chains-format) -bench N ...` (docs/benchmarks.md has the
 //! figures, the ratio and the commands).
 
+// A benchmark stops at the first error: panicking is the right response.
+#![allow(clippy::panic, missing_docs)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -47,19 +50,17 @@ fn bench(c: &mut Criterion) {
         let run = &runs[0];
         group.bench_function(&id, |b| {
             b.iter(|| {
-                let statement = format(black_box(run), &[], f, &opts).unwrap_or_else(|e| panic!("{e}"));
+                let statement =
+                    format(black_box(run), &[], f, &opts).unwrap_or_else(|e| panic!("{e}"));
                 let payload = statement.to_json();
-                signing::sign_envelope(
-                    &signer,
-                    hallmark::dsse::IN_TOTO_PAYLOAD_TYPE,
-                    &payload,
-                )
-                .unwrap_or_else(|e| panic!("{e}"))
+                signing::sign_envelope(&signer, hallmark::dsse::IN_TOTO_PAYLOAD_TYPE, &payload)
+                    .unwrap_or_else(|e| panic!("{e}"))
             });
         });
         group.bench_function(format!("{id}/parse+format+sign"), |b| {
             b.iter(|| {
-                let runs = parse_runs(black_box(&bytes), Some(kind)).unwrap_or_else(|e| panic!("{e}"));
+                let runs =
+                    parse_runs(black_box(&bytes), Some(kind)).unwrap_or_else(|e| panic!("{e}"));
                 let statement = format(&runs[0], &[], f, &opts).unwrap_or_else(|e| panic!("{e}"));
                 signing::sign_envelope(
                     &signer,

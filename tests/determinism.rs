@@ -1,6 +1,9 @@
 //! Determinism: the same run gives the same statement bytes, whatever the order of its
 //! unordered parts (object keys, results), in-process and across separate processes.
 
+// Test helpers stop the test at the first error.
+#![allow(clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,7 +36,11 @@ fn inputs() -> Vec<(PathBuf, RunKind)> {
             out.push((f, kind));
         }
     }
-    assert!(out.len() >= 15, "expected the Chains inputs, found {}", out.len());
+    assert!(
+        out.len() >= 15,
+        "expected the Chains inputs, found {}",
+        out.len()
+    );
     out
 }
 
@@ -45,7 +52,7 @@ fn shuffled_json(v: &Value, seed: u64, path: &str) -> String {
             let mut keys: Vec<&String> = map.keys().collect();
             let n = keys.len().max(1) as u64;
             keys.rotate_left((seed % n) as usize);
-            if seed % 2 == 1 {
+            if !seed.is_multiple_of(2) {
                 keys.reverse();
             }
             let fields: Vec<String> = keys
@@ -55,7 +62,11 @@ fn shuffled_json(v: &Value, seed: u64, path: &str) -> String {
                     format!(
                         "{}:{}",
                         serde_json::to_string(k).unwrap_or_default(),
-                        shuffled_json(&map[k.as_str()], seed.wrapping_mul(31).wrapping_add(7), &child)
+                        shuffled_json(
+                            &map[k.as_str()],
+                            seed.wrapping_mul(31).wrapping_add(7),
+                            &child
+                        )
                     )
                 })
                 .collect();
@@ -63,12 +74,16 @@ fn shuffled_json(v: &Value, seed: u64, path: &str) -> String {
         }
         Value::Array(items) => {
             let mut idx: Vec<usize> = (0..items.len()).collect();
-            let unordered = ["/status/results", "/status/taskResults", "/status/pipelineResults"]
-                .contains(&path);
+            let unordered = [
+                "/status/results",
+                "/status/taskResults",
+                "/status/pipelineResults",
+            ]
+            .contains(&path);
             if unordered && !idx.is_empty() {
                 let n = idx.len();
                 idx.rotate_left((seed as usize) % n);
-                if seed % 3 == 0 {
+                if seed.is_multiple_of(3) {
                     idx.reverse();
                 }
             }
@@ -124,13 +139,21 @@ fn shuffling_really_reorders() {
     assert!(texts.len() > 1, "shuffle produced one text only");
     for t in &texts {
         let back: Value = serde_json::from_str(t).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(unordered(back), unordered(value.clone()), "shuffle changed the content");
+        assert_eq!(
+            unordered(back),
+            unordered(value.clone()),
+            "shuffle changed the content"
+        );
     }
 }
 
 /// `v` with the lists whose order carries no meaning sorted, for comparing contents.
 fn unordered(mut v: Value) -> Value {
-    for p in ["/status/results", "/status/taskResults", "/status/pipelineResults"] {
+    for p in [
+        "/status/results",
+        "/status/taskResults",
+        "/status/pipelineResults",
+    ] {
         if let Some(Value::Array(items)) = v.pointer_mut(p) {
             items.sort_by_key(|i| i.to_string());
         }
@@ -144,15 +167,19 @@ fn separate_processes_sign_identical_statements() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let key = shared_dir().join("chains/keys/x509.pem");
     let run = repo_dir().join("testdata/runs/quickstart-taskrun.yaml");
-    let yaml: Value = serde_yaml_ng::from_slice(&std::fs::read(&run).unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let yaml: Value =
+        serde_yaml_ng::from_slice(&std::fs::read(&run).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
     let mut payloads = Vec::new();
     for seed in 0..4u64 {
         let file = tmp.path().join(format!("run-{seed}.json"));
         std::fs::write(&file, shuffled_json(&yaml, seed, "")).unwrap_or_else(|e| panic!("{e}"));
         payloads.push(sign_payload(&file, &key));
     }
-    assert!(payloads.windows(2).all(|w| w[0] == w[1]), "payloads differ across processes");
+    assert!(
+        payloads.windows(2).all(|w| w[0] == w[1]),
+        "payloads differ across processes"
+    );
     assert!(!payloads[0].is_empty());
 }
 

@@ -41,7 +41,12 @@ impl From<Outcome> for ExitCode {
 /// Exit status: 0 verified/done, 1 denied (a verification or policy check failed,
 /// including "no attestation found"), 2 could not decide or could not run.
 #[derive(Debug, Parser)]
-#[command(name = "hallmark", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "hallmark",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -167,7 +167,11 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
             match run {
                 Run::TaskRun(tr) => explicit_children.push(tr),
                 Run::PipelineRun(pr) => {
-                    bail!("{}: --child must be a TaskRun, found PipelineRun {}", path.display(), pr.name())
+                    bail!(
+                        "{}: --child must be a TaskRun, found PipelineRun {}",
+                        path.display(),
+                        pr.name()
+                    )
                 }
             }
         }
@@ -182,9 +186,9 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
     }
 
     let signer = match &args.key {
-        Some(k) if !args.statement_only => Some(
-            load_signer(k).with_context(|| format!("loading signing key {k}"))?,
-        ),
+        Some(k) if !args.statement_only => {
+            Some(load_signer(k).with_context(|| format!("loading signing key {k}"))?)
+        }
         _ => None,
     };
 
@@ -193,11 +197,15 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
     for input in &inputs {
         let (format, opts) = match &input.run {
             Run::TaskRun(_) => (
-                args.format.or(config.taskrun.format).unwrap_or(Format::SlsaV1),
+                args.format
+                    .or(config.taskrun.format)
+                    .unwrap_or(Format::SlsaV1),
                 config.format_options(false),
             ),
             Run::PipelineRun(_) => (
-                args.format.or(config.pipelinerun.format).unwrap_or(Format::SlsaV1),
+                args.format
+                    .or(config.pipelinerun.format)
+                    .unwrap_or(Format::SlsaV1),
                 config.format_options(true),
             ),
         };
@@ -213,26 +221,32 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
                     })
                     .collect();
                 found.extend(explicit_children.iter().cloned());
-                if found.is_empty() && args.children.is_empty() {
-                    if let Some(dir) = input.path.parent().filter(|_| input.path != Path::new("-")) {
-                        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-                        found = children_beside(dir, &given)
-                            .into_iter()
-                            .filter(|tr| is_child_of(tr, name, ns))
-                            .collect();
-                    }
+                let stdin = input.path == Path::new("-");
+                if found.is_empty() && args.children.is_empty() && !stdin {
+                    let dir = match input.path.parent() {
+                        Some(d) if !d.as_os_str().is_empty() => d,
+                        _ => Path::new("."),
+                    };
+                    found = children_beside(dir, &given)
+                        .into_iter()
+                        .filter(|tr| is_child_of(tr, name, ns))
+                        .collect();
                 }
                 found
             }
         };
-        let statement = provenance::format(&input.run, &children, format, &opts)
-            .with_context(|| format!("formatting {} {}", kind_name(&input.run), input.run.name()))?;
+        let statement =
+            provenance::format(&input.run, &children, format, &opts).with_context(|| {
+                format!("formatting {} {}", kind_name(&input.run), input.run.name())
+            })?;
         let payload = statement.to_json();
         let doc = match &signer {
             None => payload,
-            Some(s) => signing::sign_envelope(s.as_ref(), crate::dsse::IN_TOTO_PAYLOAD_TYPE, &payload)
-                .with_context(|| format!("signing {}", input.run.name()))?
-                .to_json(),
+            Some(s) => {
+                signing::sign_envelope(s.as_ref(), crate::dsse::IN_TOTO_PAYLOAD_TYPE, &payload)
+                    .with_context(|| format!("signing {}", input.run.name()))?
+                    .to_json()
+            }
         };
         documents.push((output_name(&input.run, args.statement_only), doc));
     }
@@ -241,11 +255,15 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
         (Some(_), Some(dir)) => {
             for (name, doc) in &documents {
                 let path = dir.join(name);
-                std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, doc)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
         }
         (Some(file), None) => {
-            let doc = documents.first().map(|(_, d)| d.as_slice()).unwrap_or_default();
+            let doc = documents
+                .first()
+                .map(|(_, d)| d.as_slice())
+                .unwrap_or_default();
             std::fs::write(file, doc).with_context(|| format!("writing {}", file.display()))?;
         }
         (None, _) => {
@@ -263,12 +281,21 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
 /// Resolve a key reference. Files only for now; KMS and Kubernetes references arrive
 /// with the KMS signers.
 fn load_signer(reference: &str) -> anyhow::Result<Box<dyn signing::Signer>> {
-    const SCHEMES: [&str; 5] = ["k8s://", "hashivault://", "awskms://", "gcpkms://", "azurekms://"];
+    const SCHEMES: [&str; 5] = [
+        "k8s://",
+        "hashivault://",
+        "awskms://",
+        "gcpkms://",
+        "azurekms://",
+    ];
     if let Some(scheme) = SCHEMES.iter().find(|s| reference.starts_with(**s)) {
         bail!("{scheme} key references are not supported yet: give a key file");
     }
     let password = signing::password_from_env()?;
-    let signer = signing::LocalSigner::from_file(Path::new(reference), password.as_deref().map(|p| p.as_slice()))?;
+    let signer = signing::LocalSigner::from_file(
+        Path::new(reference),
+        password.as_deref().map(|p| p.as_slice()),
+    )?;
     Ok(Box::new(signer))
 }
 

@@ -248,7 +248,10 @@ impl fmt::Debug for KmsSigner {
         f.debug_struct("KmsSigner")
             .field("kms_ref", &self.kms_ref)
             .field("auth_address", &self.auth_address)
-            .field("auth_token", &self.auth_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("auth_token_path", &self.auth_token_path)
             .field("auth_oidc_path", &self.auth_oidc_path)
             .field("auth_oidc_role", &self.auth_oidc_role)
@@ -539,7 +542,9 @@ impl Config {
     /// # Errors
     ///
     /// [`ConfigError::InvalidValue`] when a key holds a value Chains rejects.
-    pub fn from_map(data: &BTreeMap<String, String>) -> Result<(Config, Vec<Warning>), ConfigError> {
+    pub fn from_map(
+        data: &BTreeMap<String, String>,
+    ) -> Result<(Config, Vec<Warning>), ConfigError> {
         use StorageBackend as S;
         let mut cfg = Config::default();
         let mut p = Parser {
@@ -555,7 +560,14 @@ impl Config {
             S::Kafka,
             S::Archivista,
         ];
-        let no_kafka = [S::Tekton, S::Oci, S::Gcs, S::Docdb, S::Grafeas, S::Archivista];
+        let no_kafka = [
+            S::Tekton,
+            S::Oci,
+            S::Gcs,
+            S::Docdb,
+            S::Grafeas,
+            S::Archivista,
+        ];
         p.artifact("taskrun", &FORMATS, &all, &mut cfg.taskrun)?;
         p.artifact("pipelinerun", &FORMATS, &no_kafka, &mut cfg.pipelinerun)?;
         p.bool_into(
@@ -565,7 +577,10 @@ impl Config {
         p.artifact("oci", &["simplesigning"], &all, &mut cfg.oci)?;
 
         cfg.oci_storage.repository = p.string("storage.oci.repository").filter(|s| !s.is_empty());
-        p.bool_into("storage.oci.repository.insecure", &mut cfg.oci_storage.insecure);
+        p.bool_into(
+            "storage.oci.repository.insecure",
+            &mut cfg.oci_storage.insecure,
+        );
         if let Some(e) = p.one_of("storage.oci.encoding-format", &["dsse", "sigstore-bundle"])? {
             cfg.oci_storage.encoding = if e == "dsse" {
                 OciEncoding::Dsse
@@ -661,7 +676,9 @@ impl Config {
             .is_some_and(|k| k == "ConfigMap");
         let data = if is_configmap {
             match map.get("data") {
-                None | Some(serde_yaml_ng::Value::Null) => return Config::from_map(&BTreeMap::new()),
+                None | Some(serde_yaml_ng::Value::Null) => {
+                    return Config::from_map(&BTreeMap::new());
+                }
                 Some(serde_yaml_ng::Value::Mapping(d)) => d,
                 Some(_) => return Err(ConfigError::Document("data: expected a mapping".into())),
             }
@@ -735,7 +752,10 @@ mod tests {
             ("artifacts.oci.storage", ""),
             ("transparency.enabled", "manual"),
             ("storage.oci.encoding-format", "sigstore-bundle"),
-            ("builddefinition.buildtype", "https://tekton.dev/chains/v2/slsa-tekton"),
+            (
+                "builddefinition.buildtype",
+                "https://tekton.dev/chains/v2/slsa-tekton",
+            ),
             ("signers.kms.auth.token", "s3cret"),
             ("filter.managed-by", "a, b,"),
         ]))
@@ -754,7 +774,10 @@ mod tests {
         assert!(cfg.transparency.enabled && cfg.transparency.manual);
         assert_eq!(cfg.oci_storage.encoding, OciEncoding::SigstoreBundle);
         assert_eq!(cfg.managed_by, vec!["a", "b"]);
-        assert!(!format!("{cfg:?}").contains("s3cret"), "secret leaked in Debug");
+        assert!(
+            !format!("{cfg:?}").contains("s3cret"),
+            "secret leaked in Debug"
+        );
     }
 
     #[test]
@@ -808,14 +831,17 @@ mod tests {
         let doc = std::fs::read_to_string(crate::test_support::repo_dir().join("docs/config.md"))
             .unwrap_or_else(|e| panic!("{e}"));
         for key in KNOWN_KEYS {
-            assert!(doc.contains(&format!("`{key}`")), "docs/config.md lacks {key}");
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "docs/config.md lacks {key}"
+            );
         }
     }
 
     #[test]
     fn chains_release_configmap_parses() {
         let dir = crate::test_support::shared_dir().join("chains/config");
-        for name in ["chains-config-map-gcp-slsa2.yaml"] {
+        for name in ["chains-config-map-gcp-slsa2.yaml", "100-deployment.yaml"] {
             let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
             let doc = text
                 .split("\n---")

@@ -255,8 +255,13 @@ healthy() {
 pid_file() { echo "$STACK_DIR/pids/$1.pid"; }
 
 # proc_start PID : the process's start time (clock ticks since boot), to tell it from a
-# later process that reuses the PID.
-proc_start() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+# later process that reuses the PID. Nothing for a process that has exited (a zombie).
+proc_start() {
+  local stat
+  stat=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+  case $stat in Z* | X*) return 0 ;; esac
+  cut -d' ' -f20 <<<"$stat"
+}
 
 # running C : true when C's recorded process is alive (same PID and start time).
 running() {
@@ -348,7 +353,8 @@ start_component() {
   component_cmd "$c"
   log "starting $c"
   printf '\n=== %s start: %s\n' "$(date -u +%FT%TZ)" "${CMD[*]}" >> "$STACK_DIR/logs/$c.log"
-  setsid "${CMD[@]}" </dev/null >>"$STACK_DIR/logs/$c.log" 2>&1 &
+  # fd 8 is the stack lock held by up/start: the daemon must not inherit it.
+  setsid "${CMD[@]}" </dev/null >>"$STACK_DIR/logs/$c.log" 2>&1 8>&- &
   local pid=$!
   echo "$pid $(proc_start "$pid")" > "$(pid_file "$c")"
   touch "$STACK_DIR/state/$c"
@@ -364,11 +370,11 @@ stop_component() {
     pid=$(pid_of "$c")
     log "stopping $c (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
+    for _ in $(seq 1 300); do
+      running "$c" || break
+      sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if running "$c"; then
       log "$c did not stop in 30 s: killing it"
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.5
