@@ -110,7 +110,11 @@ fn statement_bytes(run: &Run, children: &[TaskRun], f: Format) -> Option<Vec<u8>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// In-process: shuffled inputs give byte-identical statements in every format.
     #[test]

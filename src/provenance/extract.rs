@@ -9,18 +9,23 @@
 //!   [`pipeline_subjects`] adds deep inspection of child TaskRuns.
 //! - [`subjects_from_build_artifacts`]: subjects of the SLSA v1 formats
 //!   (`*ARTIFACT_OUTPUTS` with `isBuildArtifact: "true"`, then images).
-//! - [`is_build_artifact`], [`is_oci_image_result`]: result classification (byproducts).
+//! - [`build_artifact_hint`], [`is_build_artifact`], [`is_oci_image_result`]: result
+//!   classification (byproducts).
 //! - Materials: [`step_image_materials`], [`sidecar_image_materials`],
 //!   [`task_params_and_results_materials`], [`step_actions_results_materials`],
 //!   [`pipeline_params_and_results_materials`], [`structured_input_materials`].
 //! - Children: [`order_children`], [`task_runs_for`], [`executed_tasks`].
-//! - [`parse_digest`], [`parse_oci_digest`], [`spdx_git`].
+//! - [`parse_digest`] (go-digest), [`parse_oci_digest`] (go-containerregistry's
+//!   `name.NewDigest`), [`spdx_git`].
+//!
+//! Nothing here depends on the order of a run's results: where Chains follows it (or Go
+//! map iteration), hallmark sorts, and the place carries a `// Chains:` comment.
 
 use std::collections::BTreeMap;
 
-use crate::tekton::{PipelineRun, PipelineTask, RunResult, TaskRun};
+use crate::tekton::{Param, ParamSpec, ParamValue, PipelineRun, PipelineTask, RunResult, TaskRun};
 
-use super::FormatError;
+use super::{FormatError, Subject};
 
 /// Result-name suffix of an image URL.
 pub const IMAGE_URL: &str = "IMAGE_URL";
@@ -63,15 +68,25 @@ impl Artifact {
     }
 }
 
-/// Appends `items` to `list` the way Chains does: an item with the same name as an
-/// entry and one equal digest is merged into that entry (its digests added).
+impl From<Artifact> for Subject {
+    fn from(a: Artifact) -> Self {
+        Self {
+            name: a.name,
+            digest: a.digest,
+        }
+    }
+}
+
+/// Appends `items` to `list` the way Chains does (`AppendMaterials`/`AppendSubjects`):
+/// an item with the same name as an entry and one equal digest is merged into that
+/// entry (its digests added). As in Go, a digest the item lacks reads as `""`.
 pub fn append_artifacts(list: &mut Vec<Artifact>, items: impl IntoIterator<Item = Artifact>) {
     for item in items {
         let same = list.iter_mut().find(|a| {
             a.name == item.name
                 && a.digest
                     .iter()
-                    .any(|(alg, hex)| item.digest.get(alg) == Some(hex))
+                    .any(|(alg, hex)| item.digest.get(alg).map_or("", String::as_str) == hex)
         });
         match same {
             Some(a) => a.digest.extend(item.digest),
@@ -100,12 +115,11 @@ pub fn parse_digest(digest: &str) -> Option<(String, String)> {
         "sha1" => 40,
         _ => return None,
     };
-    (hex.len() == len && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')))
-        .then(|| (alg, hex.to_owned()))
+    (hex.len() == len && is_lower_hex(hex)).then(|| (alg, hex.to_owned()))
 }
 
-/// go-containerregistry's `name.NewDigest(s).Repository.Name()` and hex: the
-/// normalised repository (`ubuntu` → `index.docker.io/library/ubuntu`) and the
+/// go-containerregistry's `name.NewDigest(s)` (default, weak validation): the
+/// normalised `Repository.Name()` (`ubuntu` → `index.docker.io/library/ubuntu`) and the
 /// sha256 hex, or `None` when `s` is not `REPO[:TAG]@sha256:HEX`.
 #[must_use]
 pub fn parse_oci_digest(s: &str) -> Option<(String, String)> {
@@ -114,69 +128,99 @@ pub fn parse_oci_digest(s: &str) -> Option<(String, String)> {
         return None;
     };
     let hex = dig.strip_prefix("sha256:")?;
-    if hex.len() != 64 || !hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+    if hex.len() != 64 || !is_lower_hex(hex) {
         return None;
     }
     // A tag is dropped when `base` parses as REPO:TAG.
-    let base = match tag_repository(base) {
-        Some(repo) => repo,
-        None => base.to_owned(),
-    };
+    let base = tag_repository(base).unwrap_or_else(|| base.to_owned());
     Some((repository_name(&base)?, hex.to_owned()))
 }
 
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `name.NewTag(name).Repository.Name()`.
 fn tag_repository(name: &str) -> Option<String> {
     let parts: Vec<&str> = name.split(':').collect();
     let mut base = name.to_owned();
-    if parts.len() > 1 {
-        let tag = parts[parts.len() - 1];
-        if !tag.contains('/') {
-            if tag.is_empty()
-                || tag.len() > 128
-                || !tag
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
-            {
-                return None;
-            }
-            base = parts[..parts.len() - 1].join(":");
+    if let [head @ .., tag] = parts.as_slice()
+        && !head.is_empty()
+        && !tag.contains('/')
+    {
+        if tag.is_empty()
+            || tag.len() > 128
+            || !tag
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        {
+            return None;
         }
+        base = head.join(":");
     }
     repository_name(&base)
 }
 
+/// `name.NewRepository(name).Name()`: `REGISTRY/REPO`, Docker Hub by default.
 fn repository_name(name: &str) -> Option<String> {
+    const DOCKER_HUB: &str = "index.docker.io";
     if name.is_empty() {
         return None;
     }
+    // The first part is a registry only when it has a `.` or `:` (so `localhost/x`, as
+    // in ggcr, is the Docker Hub repository `localhost/x`).
     let (registry, repo) = match name.split_once('/') {
-        Some((reg, repo)) if reg == "localhost" || reg.contains(['.', ':']) => (reg, repo),
+        Some((reg, repo)) if reg.contains(['.', ':']) => (reg, repo),
         _ => ("", name),
     };
-    let n = repo.chars().count();
-    if !(1..=255).contains(&n)
+    // ggcr's checkRepository: 2 to 255 characters of [a-z0-9_-./].
+    if !(2..=255).contains(&repo.chars().count())
         || !repo
             .bytes()
             .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'/'))
+        || !valid_registry(registry)
     {
         return None;
     }
-    // Go checks that `//REGISTRY` parses as a URL whose host is REGISTRY.
-    if !registry.bytes().all(|c| {
-        c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'[' | b']' | b'_' | b'~')
-    }) {
-        return None;
-    }
     let registry = match registry {
-        "" | "docker.io" => "index.docker.io",
+        "" | "docker.io" => DOCKER_HUB,
         r => r,
     };
-    let repo = if registry == "index.docker.io" && !repo.contains('/') {
+    let repo = if registry == DOCKER_HUB && !repo.contains('/') {
         format!("library/{repo}")
     } else {
         repo.to_owned()
     };
     Some(format!("{registry}/{repo}"))
+}
+
+/// Approximates Go's `url.Parse("//"+name).Host == name`: a host, optional port, no
+/// path, query, fragment or user info.
+fn valid_registry(name: &str) -> bool {
+    if name.is_empty() {
+        return true;
+    }
+    if name.contains(['/', '?', '#', '@', ' ', '%']) {
+        return false;
+    }
+    if let Some(rest) = name.strip_prefix('[') {
+        // IPv6 literal, optional port.
+        return match rest.split_once(']') {
+            Some((_, "")) => true,
+            Some((_, port)) => port
+                .strip_prefix(':')
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit())),
+            None => false,
+        };
+    }
+    match name.rsplit_once(':') {
+        Some((host, port)) => {
+            (!host.is_empty() || name.starts_with(':'))
+                && !host.contains(':')
+                && port.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => true,
+    }
 }
 
 /// Chains' `SPDXGit`: `git+URL.git` (prefix and suffix added when missing).
@@ -239,15 +283,27 @@ fn structured_targets<'a>(results: &'a [RunResult], suffix: &str) -> Vec<(&'a st
         .collect()
 }
 
+/// Chains' `IsBuildArtifact`: `Some(true)` for a `*ARTIFACT_OUTPUTS` object marked
+/// `isBuildArtifact: "true"` with a valid `uri` and `digest`, `Some(false)` for any
+/// other result, and `None` (Chains' error) for a `*ARTIFACT_OUTPUTS` result that is not
+/// an object, or is marked but invalid.
+#[must_use]
+pub fn build_artifact_hint(r: &RunResult) -> Option<bool> {
+    if !r.name.ends_with(ARTIFACT_OUTPUTS) {
+        return Some(false);
+    }
+    let obj = r.value.as_object()?;
+    if obj.get("isBuildArtifact").map(String::as_str) != Some("true") {
+        return Some(false);
+    }
+    structured(r).map(|_| true)
+}
+
 /// Whether a result is a build artifact: `*ARTIFACT_OUTPUTS`, an object with
 /// `isBuildArtifact: "true"` and a valid `uri` and `digest`.
 #[must_use]
 pub fn is_build_artifact(r: &RunResult) -> bool {
-    r.name.ends_with(ARTIFACT_OUTPUTS)
-        && r.value
-            .as_object()
-            .is_some_and(|o| o.get("isBuildArtifact").is_some_and(|v| v == "true"))
-        && structured(r).is_some()
+    build_artifact_hint(r) == Some(true)
 }
 
 /// Whether a result carries image type hints (`*IMAGE_URL`, `*IMAGE_DIGEST`, `IMAGES`),
@@ -372,7 +428,8 @@ pub fn structured_input_materials(results: &[RunResult]) -> Vec<Artifact> {
         .collect();
     // Chains: these follow the order of the results; hallmark sorts them (by URI, then
     // digest) so that the order of results, which carries no meaning, cannot change the
-    // statement.
+    // statement (docs/compatibility.md D5: slsa/v1 materials, SLSA v1
+    // resolvedDependencies).
     mats.sort();
     mats
 }
@@ -393,20 +450,30 @@ fn image_material(image_id: &str, path: impl FnOnce() -> String) -> Result<Artif
     Ok(Artifact::one(format!("{OCI_SCHEME}{uri}"), alg, hex))
 }
 
+/// Image IDs of `status.FIELD` as materials, each list de-duplicated on its own.
+fn image_materials<'a>(
+    tr: &TaskRun,
+    field: &str,
+    image_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Artifact>, FormatError> {
+    let mut out = Vec::new();
+    for (i, id) in image_ids.into_iter().enumerate() {
+        let m = image_material(id, || {
+            format!("TaskRun {} status.{field}[{i}].imageID", tr.name())
+        })?;
+        append_artifacts(&mut out, [m]);
+    }
+    Ok(out)
+}
+
 /// The images of a TaskRun's steps, as materials (`oci://REPO`, digest).
 ///
 /// # Errors
 ///
 /// [`FormatError::ImageId`] when an image ID is not `IMAGE@ALG:HEX` (as in Chains).
 pub fn step_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> {
-    let mut out = Vec::new();
-    for (i, s) in tr.status.steps.iter().enumerate() {
-        let m = image_material(&s.image_id, || {
-            format!("TaskRun {} status.steps[{i}].imageID", tr.name())
-        })?;
-        append_artifacts(&mut out, [m]);
-    }
-    Ok(out)
+    let ids = tr.status.steps.iter().map(|s| s.image_id.as_str());
+    image_materials(tr, "steps", ids)
 }
 
 /// The images of a TaskRun's sidecars, as materials.
@@ -415,14 +482,47 @@ pub fn step_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> 
 ///
 /// [`FormatError::ImageId`] when an image ID is not `IMAGE@ALG:HEX` (as in Chains).
 pub fn sidecar_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatError> {
-    let mut out = Vec::new();
-    for (i, s) in tr.status.sidecars.iter().enumerate() {
-        let m = image_material(&s.image_id, || {
-            format!("TaskRun {} status.sidecars[{i}].imageID", tr.name())
-        })?;
-        append_artifacts(&mut out, [m]);
+    let ids = tr.status.sidecars.iter().map(|s| s.image_id.as_str());
+    image_materials(tr, "sidecars", ids)
+}
+
+/// The `CHAINS-GIT_COMMIT` / `CHAINS-GIT_URL` values read so far (a later one wins).
+#[derive(Default)]
+struct GitHints<'a> {
+    commit: &'a str,
+    url: &'a str,
+}
+
+impl<'a> GitHints<'a> {
+    fn see(&mut self, name: &str, value: &'a ParamValue) {
+        match name {
+            GIT_COMMIT => self.commit = value.as_str(),
+            GIT_URL => self.url = value.as_str(),
+            _ => {}
+        }
     }
-    Ok(out)
+
+    fn defaults(&mut self, specs: &'a [ParamSpec]) {
+        for p in specs {
+            if let Some(d) = &p.default {
+                self.see(&p.name, d);
+            }
+        }
+    }
+
+    fn params(&mut self, params: &'a [Param]) {
+        params.iter().for_each(|p| self.see(&p.name, &p.value));
+    }
+
+    fn results(&mut self, results: &'a [RunResult]) {
+        results.iter().for_each(|r| self.see(&r.name, &r.value));
+    }
+
+    /// The git material, when there is a commit. Chains turns an empty URL into
+    /// `git+.git`, so only the commit decides.
+    fn material(&self) -> Option<Artifact> {
+        (!self.commit.is_empty()).then(|| Artifact::one(spdx_git(self.url), "sha1", self.commit))
+    }
 }
 
 /// Chains' `FromTaskParamsAndResults`: the git source named by `CHAINS-GIT_COMMIT`/
@@ -430,38 +530,14 @@ pub fn sidecar_image_materials(tr: &TaskRun) -> Result<Vec<Artifact>, FormatErro
 /// structured `*ARTIFACT_INPUTS` results.
 #[must_use]
 pub fn task_params_and_results_materials(tr: &TaskRun) -> Vec<Artifact> {
-    let (mut commit, mut url) = (String::new(), String::new());
+    let mut git = GitHints::default();
     if let Some(ts) = &tr.status.task_spec {
-        for p in &ts.params {
-            let Some(d) = &p.default else { continue };
-            if p.name == GIT_COMMIT {
-                commit = d.as_str().to_owned();
-            } else if p.name == GIT_URL {
-                url = d.as_str().to_owned();
-            }
-        }
+        git.defaults(&ts.params);
     }
-    for p in &tr.spec.params {
-        if p.name == GIT_COMMIT {
-            commit = p.value.as_str().to_owned();
-        } else if p.name == GIT_URL {
-            url = p.value.as_str().to_owned();
-        }
-    }
-    for r in &tr.status.results {
-        if r.name == GIT_COMMIT {
-            commit = r.value.as_str().to_owned();
-        }
-        if r.name == GIT_URL {
-            url = r.value.as_str().to_owned();
-        }
-    }
-    // Chains turns an empty URL into `git+.git` too, so only the commit decides.
-    let url = spdx_git(&url);
+    git.params(&tr.spec.params);
+    git.results(&tr.status.results);
     let mut mats = Vec::new();
-    if !commit.is_empty() {
-        append_artifacts(&mut mats, [Artifact::one(url, "sha1", commit)]);
-    }
+    append_artifacts(&mut mats, git.material());
     append_artifacts(&mut mats, structured_input_materials(&tr.status.results));
     mats
 }
@@ -472,17 +548,9 @@ pub fn task_params_and_results_materials(tr: &TaskRun) -> Vec<Artifact> {
 pub fn step_actions_results_materials(tr: &TaskRun) -> Vec<Artifact> {
     let mut mats = Vec::new();
     for s in &tr.status.steps {
-        let (mut commit, mut url) = ("", "");
-        for r in &s.results {
-            if r.name == GIT_COMMIT {
-                commit = r.value.as_str();
-            } else if r.name == GIT_URL {
-                url = r.value.as_str();
-            }
-        }
-        if !commit.is_empty() {
-            append_artifacts(&mut mats, [Artifact::one(spdx_git(url), "sha1", commit)]);
-        }
+        let mut git = GitHints::default();
+        git.results(&s.results);
+        append_artifacts(&mut mats, git.material());
     }
     let step_results: Vec<RunResult> = tr.step_results().cloned().collect();
     append_artifacts(&mut mats, structured_input_materials(&step_results));
@@ -490,49 +558,30 @@ pub fn step_actions_results_materials(tr: &TaskRun) -> Vec<Artifact> {
 }
 
 /// Chains' `FromPipelineParamsAndResults`: structured `*ARTIFACT_INPUTS` pipeline
-/// results, (with deep inspection) every completed child's task materials, then the git
-/// source named by the Pipeline defaults, PipelineRun params and results.
+/// results, (with deep inspection) the task materials of every completed child
+/// (`executed`, from [`executed_tasks`]), then the git source named by the Pipeline
+/// defaults, PipelineRun params and results (here Chains also wants a URL).
 #[must_use]
 pub fn pipeline_params_and_results_materials(
     pr: &PipelineRun,
-    children: &[TaskRun],
+    executed: &[&TaskRun],
     deep_inspection: bool,
 ) -> Vec<Artifact> {
     let mut mats = Vec::new();
     append_artifacts(&mut mats, structured_input_materials(&pr.status.results));
-    let (mut commit, mut url) = (String::new(), String::new());
+    let mut git = GitHints::default();
     if let Some(ps) = &pr.status.pipeline_spec {
         if deep_inspection {
-            for tr in executed_tasks(pr, children) {
+            for tr in executed {
                 append_artifacts(&mut mats, task_params_and_results_materials(tr));
             }
         }
-        for p in &ps.params {
-            let Some(d) = &p.default else { continue };
-            if p.name == GIT_COMMIT {
-                commit = d.as_str().to_owned();
-            } else if p.name == GIT_URL {
-                url = d.as_str().to_owned();
-            }
-        }
+        git.defaults(&ps.params);
     }
-    for p in &pr.spec.params {
-        if p.name == GIT_COMMIT {
-            commit = p.value.as_str().to_owned();
-        } else if p.name == GIT_URL {
-            url = p.value.as_str().to_owned();
-        }
-    }
-    for r in &pr.status.results {
-        if r.name == GIT_COMMIT {
-            commit = r.value.as_str().to_owned();
-        }
-        if r.name == GIT_URL {
-            url = r.value.as_str().to_owned();
-        }
-    }
-    if !commit.is_empty() && !url.is_empty() {
-        append_artifacts(&mut mats, [Artifact::one(spdx_git(&url), "sha1", commit)]);
+    git.params(&pr.spec.params);
+    git.results(&pr.status.results);
+    if !git.url.is_empty() {
+        append_artifacts(&mut mats, git.material());
     }
     mats
 }
@@ -584,7 +633,6 @@ pub fn executed_tasks<'a>(pr: &'a PipelineRun, children: &'a [TaskRun]) -> Vec<&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tekton::ParamValue;
 
     fn res(name: &str, value: ParamValue) -> RunResult {
         RunResult {
@@ -620,14 +668,91 @@ mod tests {
             Some("gcr.io/a/b")
         );
         assert_eq!(
-            parse_oci_digest(&format!("localhost:5000/x@sha256:{HEX}"))
+            parse_oci_digest(&format!("localhost:5000/xy@sha256:{HEX}"))
                 .map(|r| r.0)
                 .as_deref(),
-            Some("localhost:5000/x")
+            Some("localhost:5000/xy")
         );
         assert!(parse_oci_digest(&format!("Gcr.io/A@sha256:{HEX}")).is_none());
         assert!(parse_oci_digest("gcr.io/a@sha256:abc").is_none());
         assert!(parse_oci_digest(&format!("gcr.io/a@sha512:{HEX}")).is_none());
+    }
+
+    #[test]
+    fn image_names_like_ggcr() {
+        let name = |s: &str| parse_oci_digest(&format!("{s}@sha256:{HEX}")).map(|d| d.0);
+        assert_eq!(name("abc").as_deref(), Some("index.docker.io/library/abc"));
+        assert_eq!(name("gcr.io/foo/bar").as_deref(), Some("gcr.io/foo/bar"));
+        assert_eq!(
+            name("docker.io/foo").as_deref(),
+            Some("index.docker.io/library/foo")
+        );
+        assert_eq!(
+            name("user/repo").as_deref(),
+            Some("index.docker.io/user/repo")
+        );
+        assert_eq!(name("[::1]:5000/foo").as_deref(), Some("[::1]:5000/foo"));
+        assert_eq!(
+            name("localhost/foo").as_deref(),
+            Some("index.docker.io/localhost/foo")
+        );
+        // ggcr's checkRepository wants 2 to 255 characters.
+        assert_eq!(name("a"), None);
+        assert_eq!(name("Upper/case"), None);
+        assert_eq!(name("pkg:deb/debian/curl"), None);
+        assert_eq!(name("gcr.io:x/foo"), None);
+    }
+
+    #[test]
+    fn digests_like_chains() {
+        assert_eq!(
+            parse_digest(&format!("SHA256:{HEX}")),
+            Some(("sha256".into(), HEX.into()))
+        );
+        assert_eq!(parse_digest("sha256:"), None);
+        assert_eq!(parse_digest("md5:abc"), None);
+        assert_eq!(parse_digest(&format!("sha256:{HEX}:x")), None);
+        assert!(parse_digest("sha1:7f2f46e1b97df36b2b82d1b1d87c81b8b3d21601").is_some());
+    }
+
+    #[test]
+    fn build_artifact_hints() {
+        let out = |v: ParamValue| res("x-ARTIFACT_OUTPUTS", v);
+        let digest = format!("sha256:{HEX}");
+        let marked = obj(&[
+            ("uri", "u"),
+            ("digest", &digest),
+            ("isBuildArtifact", "true"),
+        ]);
+        assert_eq!(build_artifact_hint(&out(marked)), Some(true));
+        let unmarked = obj(&[("uri", "u"), ("digest", &digest)]);
+        assert_eq!(build_artifact_hint(&out(unmarked)), Some(false));
+        let invalid = obj(&[
+            ("uri", "u"),
+            ("digest", "sha256:"),
+            ("isBuildArtifact", "true"),
+        ]);
+        assert_eq!(build_artifact_hint(&out(invalid)), None);
+        assert_eq!(build_artifact_hint(&out(s("text"))), None);
+        assert_eq!(build_artifact_hint(&res("IMAGE_URL", s("x"))), Some(false));
+    }
+
+    #[test]
+    fn structured_inputs_ignore_result_order() {
+        let input = |name: &str, uri: &str| {
+            res(
+                name,
+                obj(&[("uri", uri), ("digest", &format!("sha256:{HEX}"))]),
+            )
+        };
+        let mut results = vec![
+            input("b-ARTIFACT_INPUTS", "z"),
+            input("a-ARTIFACT_INPUTS", "y"),
+        ];
+        let first = structured_input_materials(&results);
+        results.reverse();
+        assert_eq!(first, structured_input_materials(&results));
+        assert_eq!(first[0].name, "y");
     }
 
     #[test]
@@ -638,7 +763,7 @@ mod tests {
             res(
                 "IMAGES",
                 s(&format!(
-                    "gcr.io/a@sha256:{HEX},\n gcr.io/my/image@sha256:{HEX}"
+                    "gcr.io/ab@sha256:{HEX},\n gcr.io/my/image@sha256:{HEX}"
                 )),
             ),
             res("x-ARTIFACT_URI", s("pkg:npm/x")),
@@ -658,7 +783,7 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["gcr.io/my/image", "gcr.io/a", "pkg:npm/x", "gcr.io/out"]
+            ["gcr.io/my/image", "gcr.io/ab", "pkg:npm/x", "gcr.io/out"]
         );
     }
 

@@ -384,6 +384,12 @@ impl TaskRun {
         self.spec.task_ref.as_ref().is_some_and(Ref::is_remote)
     }
 
+    /// `status.provenance.refSource`: where the Task came from.
+    #[must_use]
+    pub fn ref_source(&self) -> Option<&RefSource> {
+        self.status.provenance.as_ref()?.ref_source.as_ref()
+    }
+
     /// The step results of all steps, in order (Chains' `GetStepResults`).
     pub fn step_results(&self) -> impl Iterator<Item = &RunResult> {
         self.status.steps.iter().flat_map(|s| s.results.iter())
@@ -510,6 +516,12 @@ impl PipelineRun {
     #[must_use]
     pub fn is_remote(&self) -> bool {
         self.spec.pipeline_ref.as_ref().is_some_and(Ref::is_remote)
+    }
+
+    /// `status.provenance.refSource`: where the Pipeline came from.
+    #[must_use]
+    pub fn ref_source(&self) -> Option<&RefSource> {
+        self.status.provenance.as_ref()?.ref_source.as_ref()
     }
 
     /// Whether this is a v1beta1 object (by its `apiVersion`).

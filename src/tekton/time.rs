@@ -37,11 +37,12 @@ impl Timestamp {
             return None;
         }
         let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        // Go's time.Parse (behind metav1.Time) rejects a leap second (`:60`) too.
         if !(1..=12).contains(&month)
             || !(1..=31).contains(&day)
             || hour > 23
             || min > 59
-            || sec > 60
+            || sec > 59
         {
             return None;
         }
@@ -82,6 +83,46 @@ impl Timestamp {
         let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
         Some(Self { secs, nanos })
     }
+
+    /// The same instant without its fraction of a second (as `metav1.Time` marshals).
+    #[must_use]
+    pub fn whole_seconds(self) -> Self {
+        Self {
+            secs: self.secs,
+            nanos: 0,
+        }
+    }
+
+    /// The `google.protobuf.Timestamp` JSON form: UTC, `Z`, and 0, 3, 6 or 9 fraction
+    /// digits.
+    #[must_use]
+    pub fn to_protojson(self) -> String {
+        let mut out = self.date_time();
+        if self.nanos != 0 {
+            if self.nanos.is_multiple_of(1_000_000) {
+                out.push_str(&format!(".{:03}", self.nanos / 1_000_000));
+            } else if self.nanos.is_multiple_of(1_000) {
+                out.push_str(&format!(".{:06}", self.nanos / 1_000));
+            } else {
+                out.push_str(&format!(".{:09}", self.nanos));
+            }
+        }
+        out.push('Z');
+        out
+    }
+
+    /// `YYYY-MM-DDThh:mm:ss` in UTC.
+    fn date_time(self) -> String {
+        let days = self.secs.div_euclid(86_400);
+        let rem = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -111,16 +152,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 impl fmt::Display for Timestamp {
     /// Go's `time.Time.UTC().MarshalJSON()` text (without the quotes).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.secs.div_euclid(86_400);
-        let rem = self.secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )?;
+        f.write_str(&self.date_time())?;
         if self.nanos != 0 {
             let frac = format!("{:09}", self.nanos);
             write!(f, ".{}", frac.trim_end_matches('0'))?;
@@ -143,5 +175,28 @@ mod tests {
         assert_eq!(t.as_deref(), Some("2000-03-01T01:29:59Z"));
         assert!(Timestamp::parse("yesterday").is_none());
         assert!(Timestamp::parse("2021-13-29T09:50:00Z").is_none());
+        assert!(Timestamp::parse("2021-03-29T09:50:60Z").is_none());
+    }
+
+    #[test]
+    fn renders_like_protojson() {
+        let t = |s: &str| Timestamp::parse(s).map(Timestamp::to_protojson);
+        assert_eq!(
+            t("2021-03-29T09:50:00Z").as_deref(),
+            Some("2021-03-29T09:50:00Z")
+        );
+        assert_eq!(
+            t("2021-03-29T11:50:00.5+02:00").as_deref(),
+            Some("2021-03-29T09:50:00.500Z")
+        );
+        assert_eq!(
+            t("2021-03-29T09:50:00.0000012Z").as_deref(),
+            Some("2021-03-29T09:50:00.000001200Z")
+        );
+        let whole = Timestamp::parse("2021-03-29T09:50:00.5Z").map(Timestamp::whole_seconds);
+        assert_eq!(
+            whole.map(Timestamp::to_protojson).as_deref(),
+            Some("2021-03-29T09:50:00Z")
+        );
     }
 }

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::extract::{Artifact, OCI_SCHEME};
-use crate::tekton::{ObjectMeta, Param, ParamSpec, Provenance, Step, StepState, Timestamp};
+use super::statement::{PREDICATE_SLSA_V02, STATEMENT_V01};
+use super::{FormatOptions, Statement, Subject};
+use crate::tekton::{ObjectMeta, Param, ParamSpec, RefSource, Step, StepState, Timestamp};
 
 pub use pipelinerun::pipelinerun;
 pub use taskrun::taskrun;
@@ -59,12 +61,12 @@ fn materials_json(mats: &[Artifact]) -> Option<Value> {
 /// run's values) and the environment (annotations, labels).
 fn invocation(
     meta: &ObjectMeta,
-    provenance: Option<&Provenance>,
+    ref_source: Option<&RefSource>,
     params: &[Param],
     specs: &[ParamSpec],
 ) -> Value {
     let mut config_source = Map::new();
-    if let Some(rs) = provenance.and_then(|p| p.ref_source.as_ref()) {
+    if let Some(rs) = ref_source {
         if !rs.uri.is_empty() {
             config_source.insert("uri".into(), Value::String(rs.uri.clone()));
         }
@@ -146,35 +148,48 @@ fn metadata(meta: &ObjectMeta, start: Option<Timestamp>, finish: Option<Timestam
     Value::Object(m)
 }
 
-/// The SLSA v0.2 predicate from its parts.
-fn predicate(
-    builder_id: &str,
-    build_type: &str,
-    invocation: Value,
+/// What the predicate reads of a run, whichever its kind.
+struct RunView<'a> {
+    /// `buildType`.
+    build_type: &'static str,
+    metadata: &'a ObjectMeta,
+    ref_source: Option<&'a RefSource>,
+    /// The run's params, and the Task's/Pipeline's declared ones (for defaults).
+    params: (&'a [Param], &'a [ParamSpec]),
+    /// Start and completion times.
+    times: (Option<Timestamp>, Option<Timestamp>),
+}
+
+/// The statement: the run's subjects, and the SLSA v0.2 predicate.
+fn statement(
+    run: &RunView<'_>,
+    subjects: Vec<Artifact>,
     build_config: Value,
-    metadata: Value,
     materials: &[Artifact],
-) -> Value {
+    opts: &FormatOptions,
+) -> Statement {
     let mut p = Map::new();
-    p.insert("builder".into(), json!({"id": builder_id}));
-    p.insert("buildType".into(), Value::String(build_type.to_owned()));
-    p.insert("invocation".into(), invocation);
+    p.insert("builder".into(), json!({"id": opts.builder_id}));
+    p.insert("buildType".into(), Value::String(run.build_type.to_owned()));
+    p.insert(
+        "invocation".into(),
+        invocation(run.metadata, run.ref_source, run.params.0, run.params.1),
+    );
     p.insert("buildConfig".into(), build_config);
-    p.insert("metadata".into(), metadata);
+    p.insert(
+        "metadata".into(),
+        metadata(run.metadata, run.times.0, run.times.1),
+    );
     if let Some(m) = materials_json(materials) {
         p.insert("materials".into(), m);
     }
-    Value::Object(p)
-}
-
-fn subjects(artifacts: Vec<Artifact>) -> Vec<super::Subject> {
-    artifacts
-        .into_iter()
-        .map(|a| super::Subject {
-            name: a.name,
-            digest: a.digest,
-        })
-        .collect()
+    let subjects = subjects.into_iter().map(Subject::from).collect();
+    Statement::new(
+        STATEMENT_V01,
+        subjects,
+        PREDICATE_SLSA_V02,
+        Value::Object(p),
+    )
 }
 
 #[cfg(test)]

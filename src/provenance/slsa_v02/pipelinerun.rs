@@ -5,14 +5,13 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 
-use super::{invocation, metadata, predicate, step, subjects};
+use super::{RunView, invocation, statement, step};
 use crate::provenance::extract::{
-    append_artifacts, pipeline_params_and_results_materials, pipeline_subjects,
-    sidecar_image_materials, step_image_materials, task_runs_for,
+    Artifact, append_artifacts, executed_tasks, pipeline_params_and_results_materials,
+    pipeline_subjects, sidecar_image_materials, step_image_materials, task_runs_for,
 };
-use crate::provenance::statement::{PREDICATE_SLSA_V02, STATEMENT_V01};
 use crate::provenance::{FormatError, FormatOptions, Statement};
-use crate::tekton::{Condition, ParamValue, PipelineRun, PipelineTask, TaskRun};
+use crate::tekton::{Condition, ParamValue, PipelineRun, PipelineTask, RefSource, TaskRun};
 
 /// `buildType` of a PipelineRun's provenance (Chains always reads runs as tekton.dev/v1).
 pub const BUILD_TYPE: &str = "tekton.dev/v1/PipelineRun";
@@ -32,77 +31,41 @@ pub fn pipelinerun(
     children: &[TaskRun],
     opts: &FormatOptions,
 ) -> Result<Statement, FormatError> {
-    let subject = subjects(pipeline_subjects(pr, children, opts.deep_inspection));
+    let subjects = pipeline_subjects(pr, children, opts.deep_inspection);
 
+    let ref_source = |rs: Option<&RefSource>| {
+        rs.map(|rs| Artifact {
+            name: rs.uri.clone(),
+            digest: rs.digest.clone(),
+        })
+    };
     let mut mats = Vec::new();
-    if let Some(rs) = pr
-        .status
-        .provenance
-        .as_ref()
-        .and_then(|p| p.ref_source.as_ref())
-    {
-        append_artifacts(
-            &mut mats,
-            [crate::provenance::extract::Artifact {
-                name: rs.uri.clone(),
-                digest: rs.digest.clone(),
-            }],
-        );
-    }
-    for (_, task) in pr.pipeline_tasks() {
-        for tr in task_runs_for(task, children).filter(|tr| tr.status.completion_time.is_some()) {
-            append_artifacts(&mut mats, step_image_materials(tr)?);
-            append_artifacts(&mut mats, sidecar_image_materials(tr)?);
-            if let Some(rs) = tr
-                .status
-                .provenance
-                .as_ref()
-                .and_then(|p| p.ref_source.as_ref())
-            {
-                append_artifacts(
-                    &mut mats,
-                    [crate::provenance::extract::Artifact {
-                        name: rs.uri.clone(),
-                        digest: rs.digest.clone(),
-                    }],
-                );
-            }
-        }
+    append_artifacts(&mut mats, ref_source(pr.ref_source()));
+    let executed = executed_tasks(pr, children);
+    for tr in &executed {
+        append_artifacts(&mut mats, step_image_materials(tr)?);
+        append_artifacts(&mut mats, sidecar_image_materials(tr)?);
+        append_artifacts(&mut mats, ref_source(tr.ref_source()));
     }
     append_artifacts(
         &mut mats,
-        pipeline_params_and_results_materials(pr, children, opts.deep_inspection),
+        pipeline_params_and_results_materials(pr, &executed, opts.deep_inspection),
     );
 
-    let specs = pr
-        .status
-        .pipeline_spec
-        .as_ref()
-        .map(|ps| &ps.params[..])
-        .unwrap_or_default();
-    let inv = invocation(
-        &pr.metadata,
-        pr.status.provenance.as_ref(),
-        &pr.spec.params,
-        specs,
-    );
-    let pred = predicate(
-        &opts.builder_id,
-        BUILD_TYPE,
-        inv,
+    let specs = pr.status.pipeline_spec.as_ref().map(|ps| &ps.params[..]);
+    let run = RunView {
+        build_type: BUILD_TYPE,
+        metadata: &pr.metadata,
+        ref_source: pr.ref_source(),
+        params: (&pr.spec.params, specs.unwrap_or_default()),
+        times: (pr.status.start_time, pr.status.completion_time),
+    };
+    Ok(statement(
+        &run,
+        subjects,
         build_config(pr, children),
-        metadata(
-            &pr.metadata,
-            pr.status.start_time,
-            pr.status.completion_time,
-        ),
         &mats,
-    );
-    Ok(Statement::new(
-        STATEMENT_V01,
-        subject,
-        PREDICATE_SLSA_V02,
-        pred,
+        opts,
     ))
 }
 
@@ -200,18 +163,20 @@ fn task_entry(
     }
     m.insert(
         "invocation".into(),
-        invocation(
-            &tr.metadata,
-            tr.status.provenance.as_ref(),
-            &tr.spec.params,
-            &ts.params,
-        ),
+        invocation(&tr.metadata, tr.ref_source(), &tr.spec.params, &ts.params),
     );
     if !tr.status.results.is_empty() {
-        m.insert(
-            "results".into(),
-            Value::Array(tr.status.results.iter().map(|r| r.to_json()).collect()),
-        );
+        // Chains: the child's results in their order, which carries no meaning; hallmark
+        // sorts them by name (then value) so that the statement does not depend on it
+        // (docs/compatibility.md D4).
+        let mut results: Vec<Value> = tr.status.results.iter().map(|r| r.to_json()).collect();
+        results.sort_by_cached_key(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_owned(),
+                r.to_string(),
+            )
+        });
+        m.insert("results".into(), Value::Array(results));
     }
     Some(Value::Object(m))
 }

@@ -2,12 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{invocation, metadata, predicate, step, subjects};
+use super::{RunView, statement, step};
 use crate::provenance::extract::{
     append_artifacts, sidecar_image_materials, step_image_materials, subjects_from_results,
     task_params_and_results_materials,
 };
-use crate::provenance::statement::{PREDICATE_SLSA_V02, STATEMENT_V01};
 use crate::provenance::{FormatError, FormatOptions, Statement};
 use crate::tekton::{Step, TaskRun};
 
@@ -20,42 +19,20 @@ pub const BUILD_TYPE: &str = "tekton.dev/v1/TaskRun";
 ///
 /// [`FormatError::ImageId`] when a step or sidecar image ID is malformed.
 pub fn taskrun(tr: &TaskRun, opts: &FormatOptions) -> Result<Statement, FormatError> {
-    let subject = subjects(subjects_from_results(&tr.status.results));
     let mut mats = Vec::new();
     append_artifacts(&mut mats, step_image_materials(tr)?);
     append_artifacts(&mut mats, sidecar_image_materials(tr)?);
     append_artifacts(&mut mats, task_params_and_results_materials(tr));
-
-    let specs = tr
-        .status
-        .task_spec
-        .as_ref()
-        .map(|ts| &ts.params[..])
-        .unwrap_or_default();
-    let inv = invocation(
-        &tr.metadata,
-        tr.status.provenance.as_ref(),
-        &tr.spec.params,
-        specs,
-    );
-    let pred = predicate(
-        &opts.builder_id,
-        BUILD_TYPE,
-        inv,
-        build_config(tr),
-        metadata(
-            &tr.metadata,
-            tr.status.start_time,
-            tr.status.completion_time,
-        ),
-        &mats,
-    );
-    Ok(Statement::new(
-        STATEMENT_V01,
-        subject,
-        PREDICATE_SLSA_V02,
-        pred,
-    ))
+    let specs = tr.status.task_spec.as_ref().map(|ts| &ts.params[..]);
+    let run = RunView {
+        build_type: BUILD_TYPE,
+        metadata: &tr.metadata,
+        ref_source: tr.ref_source(),
+        params: (&tr.spec.params, specs.unwrap_or_default()),
+        times: (tr.status.start_time, tr.status.completion_time),
+    };
+    let subjects = subjects_from_results(&tr.status.results);
+    Ok(statement(&run, subjects, build_config(tr), &mats, opts))
 }
 
 /// `buildConfig.steps`: each step state with the Task step of the same name.

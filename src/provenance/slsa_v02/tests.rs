@@ -180,9 +180,11 @@ fn pipeline_expectation() -> Value {
                                    "revision": "", "url": "https://git.test.com"},
                     "environment": {"labels": {"tekton.dev/pipelineTask": "git-clone"}}
                 },
+                // Chains keeps the child's results order (some-uri_DIGEST first);
+                // hallmark sorts by name (docs/compatibility.md D4).
                 "results": [
-                    {"name": "some-uri_DIGEST", "value": format!("sha256:{D1}")},
-                    {"name": "some-uri", "value": "pkg:deb/debian/curl@7.50.3-1"}
+                    {"name": "some-uri", "value": "pkg:deb/debian/curl@7.50.3-1"},
+                    {"name": "some-uri_DIGEST", "value": format!("sha256:{D1}")}
                 ]
             },
             {

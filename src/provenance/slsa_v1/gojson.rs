@@ -1,6 +1,6 @@
 //! Byte-level helpers that reproduce how Go (Tekton Chains) writes values:
-//! `encoding/json` string escaping, Go `time.Duration` text, RFC 3339 timestamps as
-//! `protojson` prints them, and Tekton's `ParamValue` decoding/encoding rules.
+//! `encoding/json` string escaping, arrays and objects, Go `time.Duration` text,
+//! Kubernetes quantities, and Tekton's `ParamValue` decoding/encoding rules.
 //!
 //! These matter where Chains embeds Go-encoded bytes in the statement (byproduct
 //! `content`, base64 of `json.Marshal(value)`), so equal input must give equal bytes.
@@ -34,6 +34,40 @@ pub(crate) fn write_go_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Writes `[item,item,...]`, each item with `write`.
+pub(crate) fn write_go_array<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut String, T),
+) {
+    out.push('[');
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(out, item);
+    }
+    out.push(']');
+}
+
+/// Writes `{"key":value,...}` in the order given, each value with `write`.
+pub(crate) fn write_go_object<'a, T>(
+    out: &mut String,
+    entries: impl IntoIterator<Item = (&'a str, T)>,
+    mut write: impl FnMut(&mut String, T),
+) {
+    out.push('{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_go_string(out, key);
+        out.push(':');
+        write(out, value);
+    }
+    out.push('}');
+}
+
 /// Go's `encoding/json` rendering of an untyped JSON value (maps with sorted keys,
 /// as Go sorts `map[string]T` keys).
 pub(crate) fn write_go_value(out: &mut String, v: &Value) {
@@ -42,29 +76,11 @@ pub(crate) fn write_go_value(out: &mut String, v: &Value) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&n.to_string()),
         Value::String(s) => write_go_string(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_value(out, item);
-            }
-            out.push(']');
-        }
+        Value::Array(items) => write_go_array(out, items, write_go_value),
         Value::Object(map) => {
             // serde_json's default map is ordered by key, like Go's map encoding.
-            let sorted: BTreeMap<&String, &Value> = map.iter().collect();
-            out.push('{');
-            for (i, (k, val)) in sorted.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_go_string(out, k);
-                out.push(':');
-                write_go_value(out, val);
-            }
-            out.push('}');
+            let sorted: BTreeMap<&str, &Value> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            write_go_object(out, sorted, write_go_value);
         }
     }
 }
@@ -115,28 +131,12 @@ impl ParamValue {
         let mut out = String::new();
         match self {
             Self::Str(s) => write_go_string(&mut out, s),
-            Self::Array(items) => {
-                out.push('[');
-                for (i, s) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_go_string(&mut out, s);
-                }
-                out.push(']');
-            }
-            Self::Object(map) => {
-                out.push('{');
-                for (i, (k, s)) in map.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_go_string(&mut out, k);
-                    out.push(':');
-                    write_go_string(&mut out, s);
-                }
-                out.push('}');
-            }
+            Self::Array(items) => write_go_array(&mut out, items, |out, s| write_go_string(out, s)),
+            Self::Object(map) => write_go_object(
+                &mut out,
+                map.iter().map(|(k, s)| (k.as_str(), s)),
+                |out, s| write_go_string(out, s),
+            ),
         }
         out
     }
@@ -493,139 +493,6 @@ fn canonical_from(value: i128, scale: i32, format: QuantityFormat) -> String {
     format!("{amount}{suffix}")
 }
 
-/// A UTC instant with nanoseconds, parsed from RFC 3339.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Timestamp {
-    /// Seconds since the Unix epoch.
-    pub(crate) secs: i64,
-    /// Nanoseconds within the second.
-    pub(crate) nanos: u32,
-}
-
-impl Timestamp {
-    /// Parses RFC 3339 (`2021-03-29T09:50:00Z`, optional fraction, `Z` or `±hh:mm`).
-    pub(crate) fn parse_rfc3339(text: &str) -> Option<Self> {
-        let b = text.as_bytes();
-        if b.len() < 20 {
-            return None;
-        }
-        let num = |r: std::ops::Range<usize>| -> Option<i64> {
-            let s = text.get(r)?;
-            if !s.bytes().all(|c| c.is_ascii_digit()) {
-                return None;
-            }
-            s.parse().ok()
-        };
-        let year = num(0..4)?;
-        let month = num(5..7)?;
-        let day = num(8..10)?;
-        let hour = num(11..13)?;
-        let min = num(14..16)?;
-        let sec = num(17..19)?;
-        if b[4] != b'-'
-            || b[7] != b'-'
-            || !matches!(b[10], b'T' | b't')
-            || b[13] != b':'
-            || b[16] != b':'
-        {
-            return None;
-        }
-        if !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
-            || hour > 23
-            || min > 59
-            || sec > 59
-        {
-            return None;
-        }
-        let mut i = 19;
-        let mut nanos: u32 = 0;
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i == start {
-                return None;
-            }
-            let digits = &text[start..i];
-            let mut scale = 100_000_000u32;
-            for d in digits.bytes() {
-                nanos += u32::from(d - b'0') * scale;
-                scale /= 10;
-                if scale == 0 {
-                    break;
-                }
-            }
-        }
-        let offset = match text.get(i..)? {
-            "Z" | "z" => 0,
-            tz if tz.len() == 6
-                && matches!(tz.as_bytes()[0], b'+' | b'-')
-                && tz.as_bytes()[3] == b':' =>
-            {
-                let h = num(i + 1..i + 3)?;
-                let m = num(i + 4..i + 6)?;
-                let o = h * 3600 + m * 60;
-                if tz.as_bytes()[0] == b'-' { -o } else { o }
-            }
-            _ => return None,
-        };
-        let days = days_from_civil(year, month, day);
-        let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
-        Some(Self { secs, nanos })
-    }
-
-    /// The `google.protobuf.Timestamp` JSON form: UTC, `Z`, and 0, 3, 6 or 9 fraction digits.
-    pub(crate) fn to_protojson(self) -> String {
-        let days = self.secs.div_euclid(86_400);
-        let rem = self.secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        let mut out = format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            rem / 3600,
-            (rem % 3600) / 60,
-            rem % 60
-        );
-        if self.nanos != 0 {
-            if self.nanos.is_multiple_of(1_000_000) {
-                let _ = write!(out, ".{:03}", self.nanos / 1_000_000);
-            } else if self.nanos.is_multiple_of(1_000) {
-                let _ = write!(out, ".{:06}", self.nanos / 1_000);
-            } else {
-                let _ = write!(out, ".{:09}", self.nanos);
-            }
-        }
-        out.push('Z');
-        out
-    }
-}
-
-// Howard Hinnant's civil-date algorithms.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -710,19 +577,5 @@ mod tests {
         }
         assert_eq!(canonical_quantity("1x"), None);
         assert_eq!(canonical_quantity(""), None);
-    }
-
-    #[test]
-    fn timestamps() {
-        let t = Timestamp::parse_rfc3339("2021-03-29T09:50:00Z");
-        assert_eq!(t.map(|t| t.secs), Some(1_617_011_400));
-        assert_eq!(
-            t.map(Timestamp::to_protojson).as_deref(),
-            Some("2021-03-29T09:50:00Z")
-        );
-        let t =
-            Timestamp::parse_rfc3339("2021-03-29T11:50:00.5+02:00").map(Timestamp::to_protojson);
-        assert_eq!(t.as_deref(), Some("2021-03-29T09:50:00.500Z"));
-        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
     }
 }

@@ -10,7 +10,8 @@
 //! Tekton types (env, volumes, security contexts, pod templates, ...) are kept as given.
 
 use super::gojson::{
-    ParamValue, format_go_duration, parse_go_duration, write_go_string, write_go_value,
+    ParamValue, format_go_duration, parse_go_duration, write_go_array, write_go_object,
+    write_go_string, write_go_value,
 };
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -73,39 +74,16 @@ impl GoVal {
             Self::Int(i) => out.push_str(&i.to_string()),
             Self::Str(s) => write_go_string(out, s),
             Self::Raw(v) => write_go_value(out, v),
-            Self::List(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write(out);
-                }
-                out.push(']');
-            }
+            Self::List(items) => write_go_array(out, items, |out, item| item.write(out)),
             Self::Map(m) => {
-                out.push('{');
-                for (i, (k, v)) in m.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_go_string(out, k);
-                    out.push(':');
+                write_go_object(out, m.iter().map(|(k, v)| (k.as_str(), v)), |out, v| {
                     v.write(out);
-                }
-                out.push('}');
+                });
             }
             Self::Struct(fields) => {
-                out.push('{');
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_go_string(out, k);
-                    out.push(':');
+                write_go_object(out, fields.iter().map(|(k, v)| (&**k, v)), |out, v| {
                     v.write(out);
-                }
-                out.push('}');
+                });
             }
         }
     }
@@ -124,6 +102,9 @@ pub(crate) enum Ty {
     Duration,
     /// `metav1.Time` (RFC 3339, seconds precision; zero encodes as `null`).
     Time,
+    /// `metav1.Time` tagged `omitzero` (apimachinery >= 0.34 tags
+    /// `ObjectMeta.CreationTimestamp` `omitempty,omitzero`): a zero time is left out.
+    TimeOmitZero,
     /// `resource.Quantity` (canonical text; a zero quantity encodes as `"0"`).
     Quantity,
     /// Tekton `ParamValue` / `ResultValue` (not a pointer).
@@ -218,16 +199,13 @@ fn conv(input: Option<&Value>, ty: &Ty) -> Result<(GoVal, bool), EncodeError> {
             let text = parse_go_duration(s).map_or_else(|| s.to_owned(), format_go_duration);
             (GoVal::Str(text), false)
         }
+        Ty::TimeOmitZero => match conv(input, &Ty::Time)? {
+            (GoVal::Null, _) => (GoVal::Null, true),
+            (v, _) => (v, false),
+        },
         Ty::Time => match input.and_then(Value::as_str) {
-            Some(s) => match super::gojson::Timestamp::parse_rfc3339(s) {
-                Some(t) => {
-                    let text = super::gojson::Timestamp {
-                        secs: t.secs,
-                        nanos: 0,
-                    }
-                    .to_protojson();
-                    (GoVal::Str(text), false)
-                }
+            Some(s) => match crate::tekton::Timestamp::parse(s) {
+                Some(t) => (GoVal::Str(t.whole_seconds().to_protojson()), false),
                 None => (GoVal::Str(s.to_owned()), false),
             },
             None => (GoVal::Null, false),
@@ -1097,7 +1075,8 @@ static OBJECT_META: Ty = Ty::Struct(&[
     o("uid", Ty::Str),
     o("resourceVersion", Ty::Str),
     o("generation", Ty::Int),
-    o("creationTimestamp", Ty::Time),
+    // Chains v0.29.2 links apimachinery v0.36, whose CreationTimestamp is `omitzero`.
+    o("creationTimestamp", Ty::TimeOmitZero),
     o("deletionTimestamp", Ty::Ptr(&Ty::Time)),
     o("deletionGracePeriodSeconds", Ty::Ptr(&Ty::Int)),
     o("labels", Ty::Map(&Ty::Str)),

@@ -18,23 +18,27 @@
 //!   `*ARTIFACT_URI`/`*ARTIFACT_DIGEST`, `*ARTIFACT_OUTPUTS`); v2alpha4 only images and
 //!   `*ARTIFACT_OUTPUTS` marked `isBuildArtifact: "true"`, including step results.
 //!
-//! Lists Chains orders by Go map iteration are sorted here; each place carries a
-//! `// Chains:` comment.
+//! Lists Chains orders by Go map iteration or by the order of results (byproducts,
+//! `*ARTIFACT_INPUTS` dependencies) are sorted here or in [`super::extract`]; each place
+//! carries a `// Chains:` comment. Type hinting is [`super::extract`]'s, shared with
+//! `slsa/v1`.
 
 mod deps;
 mod gojson;
 mod goschema;
-mod hints;
 mod predicate;
 #[cfg(test)]
 mod tests;
 
 use serde_json::{Map, Value};
 
-use self::deps::{Material, ResolveOptions, TaskDescriptor, append_merged};
-use self::hints::{ARTIFACT_OUTPUTS, IMAGE_DIGEST, IMAGE_URL, IMAGES, is_build_artifact};
+use self::deps::{ResolveOptions, TaskDescriptor};
 use self::predicate::{
     BuildDefinition, BuildMetadata, Builder, Provenance, ResourceDescriptor, RunDetails,
+};
+use super::extract::{
+    Artifact, append_artifacts, build_artifact_hint, executed_tasks, is_oci_image_result,
+    pipeline_subjects, subjects_from_build_artifacts, subjects_from_results,
 };
 use super::statement::{PREDICATE_SLSA_V1, STATEMENT_V1};
 use super::{Format, FormatError, FormatOptions, Statement, Subject};
@@ -128,36 +132,19 @@ pub fn taskrun(
         with_step_actions: variant == Variant::V2Alpha4,
     };
     let resolved_dependencies = deps::task_run(tr, resolve)?;
-    let spec = run_spec(
-        &tr.spec.raw,
-        &goschema::TASK_RUN_SPEC,
-        tr.api_version.as_deref(),
-    )?;
-    let external_parameters =
-        external_parameters(deps::task_ref_source(tr), is_remote(&spec, "taskRef"), spec);
     let build_type = BuildType::parse(&opts.build_type)?;
-    let internal_parameters = internal_parameters(
-        tr.status.provenance.as_ref(),
-        &tr.metadata,
-        &tr.raw,
-        build_type,
-    );
     let subjects = match variant {
-        Variant::V2Alpha3 => subjects_from_results(&tr.status.results.iter().collect::<Vec<_>>()),
+        Variant::V2Alpha3 => subjects_from_results(&tr.status.results),
         Variant::V2Alpha4 => task_run_build_artifacts(tr),
     };
-    let build_definition = BuildDefinition {
-        build_type: build_type.uri().to_owned(),
-        external_parameters,
-        internal_parameters,
+    statement(
+        &RunView::from(tr),
+        build_type,
+        subjects,
         resolved_dependencies,
-    };
-    let metadata = build_metadata(
-        &tr.metadata,
-        tr.status.start_time,
-        tr.status.completion_time,
-    );
-    statement(subjects, build_definition, metadata, byproducts, opts)
+        byproducts,
+        opts,
+    )
 }
 
 /// Formats a PipelineRun as `slsa/v2alpha3` or `slsa/v2alpha4`.
@@ -176,7 +163,7 @@ pub fn pipelinerun(
 ) -> Result<Statement, FormatError> {
     let variant = Variant::try_from(format)?;
     let deep = opts.deep_inspection;
-    let executed = deps::executed_tasks(pr, children);
+    let executed = executed_tasks(pr, children);
     let byproducts = match variant {
         Variant::V2Alpha3 => all_results(&pr.status.results, |n| format!("pipelineRunResults/{n}")),
         Variant::V2Alpha4 => {
@@ -203,67 +190,97 @@ pub fn pipelinerun(
     };
     let resolved_dependencies =
         deps::pipeline_run(pr, &executed, deep, resolve, descriptor, &task_run_content)?;
-    let spec = run_spec(
-        &pr.spec.raw,
-        &goschema::PIPELINE_RUN_SPEC,
-        pr.api_version.as_deref(),
-    )?;
-    let external_parameters = external_parameters(
-        deps::pipeline_ref_source(pr),
-        is_remote(&spec, "pipelineRef"),
-        spec,
-    );
-    let internal_parameters = internal_parameters(
-        pr.status.provenance.as_ref(),
-        &pr.metadata,
-        &pr.raw,
-        build_type,
-    );
-    let pr_results: Vec<&RunResult> = pr.status.results.iter().collect();
     let subjects = match variant {
-        Variant::V2Alpha3 if deep => {
-            let mut s = Vec::new();
-            for tr in &executed {
-                append_merged(
-                    &mut s,
-                    subjects_from_results(&tr.status.results.iter().collect::<Vec<_>>()),
-                );
-            }
-            append_merged(&mut s, subjects_from_results(&pr_results));
-            s
-        }
-        Variant::V2Alpha3 => subjects_from_results(&pr_results),
+        Variant::V2Alpha3 => pipeline_subjects(pr, children, deep),
         Variant::V2Alpha4 => {
-            let mut s = subjects_from_build_artifacts(&pr_results);
+            let mut s = subjects_from_build_artifacts(&pr.status.results);
             if deep {
                 for tr in &executed {
-                    append_merged(&mut s, task_run_build_artifacts(tr));
+                    append_artifacts(&mut s, task_run_build_artifacts(tr));
                 }
             }
             s
         }
     };
+    statement(
+        &RunView::from(pr),
+        build_type,
+        subjects,
+        resolved_dependencies,
+        byproducts,
+        opts,
+    )
+}
+
+/// What the predicate reads of a run, whichever its kind.
+struct RunView<'a> {
+    metadata: &'a ObjectMeta,
+    /// The whole document.
+    raw: &'a Value,
+    api_version: Option<&'a str>,
+    /// The spec as written, its Go type, and the name of its Task/Pipeline reference.
+    spec: (&'a Value, &'static goschema::Ty, &'static str),
+    ref_source: Option<&'a RefSource>,
+    provenance: Option<&'a RunProvenance>,
+    /// Start and completion times.
+    times: (Option<Timestamp>, Option<Timestamp>),
+}
+
+impl<'a> From<&'a TaskRun> for RunView<'a> {
+    fn from(tr: &'a TaskRun) -> Self {
+        Self {
+            metadata: &tr.metadata,
+            raw: &tr.raw,
+            api_version: tr.api_version.as_deref(),
+            spec: (&tr.spec.raw, &goschema::TASK_RUN_SPEC, "taskRef"),
+            ref_source: tr.ref_source(),
+            provenance: tr.status.provenance.as_ref(),
+            times: (tr.status.start_time, tr.status.completion_time),
+        }
+    }
+}
+
+impl<'a> From<&'a PipelineRun> for RunView<'a> {
+    fn from(pr: &'a PipelineRun) -> Self {
+        Self {
+            metadata: &pr.metadata,
+            raw: &pr.raw,
+            api_version: pr.api_version.as_deref(),
+            spec: (&pr.spec.raw, &goschema::PIPELINE_RUN_SPEC, "pipelineRef"),
+            ref_source: pr.ref_source(),
+            provenance: pr.status.provenance.as_ref(),
+            times: (pr.status.start_time, pr.status.completion_time),
+        }
+    }
+}
+
+/// The statement: `buildDefinition` and `runDetails` from the run and the parts
+/// computed for it.
+///
+/// # Errors
+///
+/// [`FormatError::Invalid`] when the spec cannot be encoded.
+fn statement(
+    run: &RunView<'_>,
+    build_type: BuildType,
+    subjects: Vec<Artifact>,
+    resolved_dependencies: Vec<ResourceDescriptor>,
+    byproducts: Vec<ResourceDescriptor>,
+    opts: &FormatOptions,
+) -> Result<Statement, FormatError> {
+    let (spec, ty, reference) = run.spec;
+    let spec = run_spec(spec, ty, run.api_version)?;
+    let external_parameters =
+        external_parameters(run.ref_source, is_remote(&spec, reference), spec);
+    let internal_parameters =
+        internal_parameters(run.provenance, run.metadata, run.raw, build_type);
     let build_definition = BuildDefinition {
         build_type: build_type.uri().to_owned(),
         external_parameters,
         internal_parameters,
         resolved_dependencies,
     };
-    let metadata = build_metadata(
-        &pr.metadata,
-        pr.status.start_time,
-        pr.status.completion_time,
-    );
-    statement(subjects, build_definition, metadata, byproducts, opts)
-}
-
-fn statement(
-    subjects: Vec<Material>,
-    build_definition: BuildDefinition,
-    metadata: BuildMetadata,
-    byproducts: Vec<ResourceDescriptor>,
-    opts: &FormatOptions,
-) -> Result<Statement, FormatError> {
+    let metadata = build_metadata(run.metadata, run.times.0, run.times.1);
     let predicate = Provenance {
         build_definition,
         run_details: RunDetails {
@@ -277,13 +294,7 @@ fn statement(
     let predicate =
         serde_json::to_value(&predicate).map_err(|e| FormatError::Invalid(e.to_string()))?;
     // Chains: subject order follows Go map iteration in places; `Statement::new` sorts.
-    let subjects = subjects
-        .into_iter()
-        .map(|m| Subject {
-            name: m.uri,
-            digest: m.digest,
-        })
-        .collect();
+    let subjects = subjects.into_iter().map(Subject::from).collect();
     Ok(Statement::new(
         STATEMENT_V1,
         subjects,
@@ -298,10 +309,7 @@ fn build_metadata(
     start: Option<Timestamp>,
     end: Option<Timestamp>,
 ) -> BuildMetadata {
-    let ts = |t: Option<Timestamp>| {
-        t.and_then(|t| gojson::Timestamp::parse_rfc3339(&t.to_string()))
-            .map(gojson::Timestamp::to_protojson)
-    };
+    let ts = |t: Option<Timestamp>| t.map(Timestamp::to_protojson);
     BuildMetadata {
         invocation_id: meta.uid.clone().unwrap_or_default(),
         started_on: ts(start),
@@ -425,10 +433,12 @@ fn byproduct(name: String, r: &RunResult) -> ResourceDescriptor {
 
 /// v2alpha3 byproducts: every result.
 fn all_results(results: &[RunResult], name: impl Fn(&str) -> String) -> Vec<ResourceDescriptor> {
-    results
-        .iter()
-        .map(|r| byproduct(name(&r.name), r))
-        .collect()
+    sorted(
+        results
+            .iter()
+            .map(|r| byproduct(name(&r.name), r))
+            .collect(),
+    )
 }
 
 /// Chains' `GetResultsWithoutBuildArtifacts`: results that are neither build artifacts
@@ -438,14 +448,25 @@ fn results_without_build_artifacts<'a>(
     results: impl IntoIterator<Item = &'a RunResult>,
     prefix: &str,
 ) -> Vec<ResourceDescriptor> {
-    results
-        .into_iter()
-        .filter(|r| is_build_artifact(r) == Ok(false))
-        .filter(|r| {
-            !(r.name.ends_with(IMAGE_URL) || r.name.ends_with(IMAGE_DIGEST) || r.name == IMAGES)
-        })
-        .map(|r| byproduct(format!("{prefix}/{obj_name}/{}", r.name), r))
-        .collect()
+    sorted(
+        results
+            .into_iter()
+            .filter(|r| build_artifact_hint(r) == Some(false))
+            .filter(|r| !is_oci_image_result(&r.name))
+            .map(|r| byproduct(format!("{prefix}/{obj_name}/{}", r.name), r))
+            .collect(),
+    )
+}
+
+/// One run's byproducts of one kind, sorted by name (then content).
+fn sorted(mut byproducts: Vec<ResourceDescriptor>) -> Vec<ResourceDescriptor> {
+    // Chains: byproducts follow the order of the results (and of the steps' results),
+    // which carries no meaning; hallmark sorts each run's results and each run's step
+    // results by name, then content, so that the statement does not depend on it. The
+    // runs keep Chains' order (the PipelineRun's, then its children in pipeline order).
+    // docs/compatibility.md D3.
+    byproducts.sort();
+    byproducts
 }
 
 /// v2alpha4 byproducts of a TaskRun: its results, then its step results.
@@ -459,74 +480,15 @@ fn task_run_byproducts(tr: &TaskRun) -> Vec<ResourceDescriptor> {
     b
 }
 
-fn subject(name: String, alg: &str, hex: &str) -> Material {
-    Material {
-        uri: name,
-        digest: std::collections::BTreeMap::from([(alg.to_owned(), hex.to_owned())]),
-    }
-}
-
-fn split_digest(d: &str) -> Option<(&str, &str)> {
-    let mut parts = d.split(':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(alg), Some(hex), None) => Some((alg, hex)),
-        _ => None,
-    }
-}
-
-/// v2alpha3 subjects of one run (Chains' `subjectsFromTektonObject`): images, then
-/// `*ARTIFACT_URI`/`*ARTIFACT_DIGEST` pairs, then `*ARTIFACT_OUTPUTS`.
-fn subjects_from_results(results: &[&RunResult]) -> Vec<Material> {
-    let mut subjects = Vec::new();
-    for img in hints::oci_images(results) {
-        append_merged(
-            &mut subjects,
-            [subject(img.repository, "sha256", &img.sha256)],
-        );
-    }
-    for s in hints::signable_targets(results.iter().copied()) {
-        if let Some((alg, hex)) = split_digest(&s.digest) {
-            append_merged(&mut subjects, [subject(s.uri, alg, hex)]);
-        }
-    }
-    for s in hints::structured_targets(results.iter().copied(), ARTIFACT_OUTPUTS) {
-        if let Some((alg, hex)) = split_digest(&s.digest) {
-            append_merged(&mut subjects, [subject(s.uri, alg, hex)]);
-        }
-    }
-    subjects
-}
-
-/// v2alpha4 subjects of a set of results (Chains' `SubjectsFromBuildArtifact`): build
-/// artifacts, then images.
-fn subjects_from_build_artifacts(results: &[&RunResult]) -> Vec<Material> {
-    let mut subjects = Vec::new();
-    for s in hints::build_artifacts(results.iter().copied()) {
-        if let Some((alg, hex)) = split_digest(&s.digest) {
-            append_merged(&mut subjects, [subject(s.uri, alg, hex)]);
-        }
-    }
-    for img in hints::oci_images(results) {
-        append_merged(
-            &mut subjects,
-            [subject(img.repository, "sha256", &img.sha256)],
-        );
-    }
-    subjects
-}
-
 /// v2alpha4 subjects of a TaskRun: each step's results, then the TaskRun's.
-fn task_run_build_artifacts(tr: &TaskRun) -> Vec<Material> {
+fn task_run_build_artifacts(tr: &TaskRun) -> Vec<Artifact> {
     let mut subjects = Vec::new();
     for step in &tr.status.steps {
-        append_merged(
-            &mut subjects,
-            subjects_from_build_artifacts(&step.results.iter().collect::<Vec<_>>()),
-        );
+        append_artifacts(&mut subjects, subjects_from_build_artifacts(&step.results));
     }
-    append_merged(
+    append_artifacts(
         &mut subjects,
-        subjects_from_build_artifacts(&tr.status.results.iter().collect::<Vec<_>>()),
+        subjects_from_build_artifacts(&tr.status.results),
     );
     subjects
 }

@@ -9,7 +9,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// An in-toto v1 `ResourceDescriptor`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// Ordered by name, uri, digest, content, then media type (for sorting byproducts).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ResourceDescriptor {
     #[serde(skip_serializing_if = "String::is_empty")]

@@ -5,7 +5,7 @@
 //
 //	chains-format -format slsa/v1|slsa/v2alpha3|slsa/v2alpha4 [-kind TaskRun|PipelineRun]
 //	              [-config key=value ...] [-child FILE ...] RUN_FILE
-//	chains-format -bench N -key-dir DIR ... RUN_FILE
+//	chains-format -bench N [-key-dir DIR] ... RUN_FILE
 //	chains-format -version
 //
 // -config keys are chains-config ConfigMap keys (builder.id, builddefinition.buildtype,
@@ -18,10 +18,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	cx509 "crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -193,7 +199,7 @@ func main() {
 		format  = flag.String("format", "slsa/v1", "Chains payload format: slsa/v1 (alias in-toto), slsa/v2alpha3, slsa/v2alpha4")
 		kind    = flag.String("kind", "", "TaskRun or PipelineRun (default: the file's kind, else guessed from its spec)")
 		bench   = flag.Int("bench", 0, "format and sign N times in-process, print cpu_ns_per_run")
-		keyDir  = flag.String("key-dir", "", "-bench: directory with x509.pem (or cosign.key + cosign.password), read by Chains' x509 signer")
+		keyDir  = flag.String("key-dir", "", "-bench: directory with x509.pem (or cosign.key + cosign.password), read by Chains' x509 signer (default: a fresh P-256 key)")
 		configs multi
 		childs  multi
 	)
@@ -217,7 +223,7 @@ func main() {
 		return
 	}
 	if len(positional) != 1 {
-		die("usage: chains-format -format F [-kind K] [-config k=v]... [-child FILE]... [-bench N -key-dir DIR] RUN_FILE")
+		die("usage: chains-format -format F [-kind K] [-config k=v]... [-child FILE]... [-bench N [-key-dir DIR]] RUN_FILE")
 	}
 
 	ctx := logging.WithLogger(context.Background(), zap.NewNop().Sugar())
@@ -292,10 +298,28 @@ func main() {
 
 	// -bench: the per-run work of Chains' ObjectSigner.Sign for one in-toto payload:
 	// create the payload, serialise it, wrap the signer in DSSE, sign.
-	if *keyDir == "" {
-		die("-bench needs -key-dir")
+	dir := *keyDir
+	if dir == "" {
+		// A fresh ECDSA P-256 key, written where Chains' x509 signer looks for one.
+		var err error
+		if dir, err = os.MkdirTemp("", "chains-format-key"); err != nil {
+			die("%v", err)
+		}
+		defer os.RemoveAll(dir)
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			die("%v", err)
+		}
+		der, err := cx509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			die("%v", err)
+		}
+		block := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		if err := os.WriteFile(filepath.Join(dir, "x509.pem"), block, 0o600); err != nil {
+			die("%v", err)
+		}
 	}
-	signer, err := x509.NewSigner(ctx, *keyDir, *cfg)
+	signer, err := x509.NewSigner(ctx, dir, *cfg)
 	if err != nil {
 		die("signer: %v", err)
 	}

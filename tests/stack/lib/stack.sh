@@ -102,13 +102,30 @@ ensure_base_tools() {
 
 tool() { "$HALLMARK_ROOT/tests/stack/install" "$1"; }
 
+# check_deb PACKAGE VERSION_PREFIX : the installed Debian package has the pinned version.
+check_deb() {
+  local v
+  v=$(dpkg-query -W -f '${Version}' "$1" 2>/dev/null) || die "Debian package $1 is not installed"
+  v=${v#*:}
+  case $v in "$2"*) ;; *) die "Debian package $1 is $v, tests/stack/versions pins $2" ;; esac
+}
+
 install_component() {
   case $1 in
-    registry | registry-tls) ensure_apt docker-registry docker-registry
-      [ "$1" = registry-tls ] && ensure_apt htpasswd apache2-utils ;;
-    registry-referrers) tool referrers-registry >/dev/null ;;
-    mariadb) ensure_apt mariadbd mariadb-server mariadb-client ;;
-    redis) ensure_apt redis-server redis-server redis-tools ;;
+    registry) ensure_apt docker-registry docker-registry
+      check_deb docker-registry "$DEB_DOCKER_REGISTRY_VERSION" ;;
+    registry-tls) ensure_apt docker-registry docker-registry
+      check_deb docker-registry "$DEB_DOCKER_REGISTRY_VERSION"
+      ensure_apt htpasswd apache2-utils ;;
+    registry-referrers)
+      grep -q "github.com/google/go-containerregistry $REFERRERS_REGISTRY_GGCR_VERSION\$" \
+        "$HALLMARK_ROOT/tests/stack/referrers-registry/go.mod" \
+        || die "tests/stack/referrers-registry/go.mod must require go-containerregistry $REFERRERS_REGISTRY_GGCR_VERSION"
+      tool referrers-registry >/dev/null ;;
+    mariadb) ensure_apt mariadbd mariadb-server mariadb-client
+      check_deb mariadb-server "$DEB_MARIADB_VERSION" ;;
+    redis) ensure_apt redis-server redis-server redis-tools
+      check_deb redis-server "$DEB_REDIS_VERSION" ;;
     trillian-log-server | trillian-log-signer) tool "$1" >/dev/null ;;
     rekor) tool rekor-server >/dev/null; tool cosign >/dev/null ;;
   esac
@@ -363,24 +380,30 @@ start_component() {
   log "$c is up (pid $pid)"
 }
 
-stop_component() {
-  local c=$1 f pid
-  f=$(pid_file "$c")
-  if running "$c"; then
-    pid=$(pid_of "$c")
-    log "stopping $c (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do
-      running "$c" || break
-      sleep 0.1
-    done
+# stop_components C... : TERM to each running one at once, wait up to 30 s for all, then KILL
+# what is left. Data and ports are kept; start brings them back.
+stop_components() {
+  local c pids=() waiting
+  for c in "$@"; do
+    if running "$c"; then
+      log "stopping $c (pid $(pid_of "$c"))"
+      kill -TERM "$(pid_of "$c")" 2>/dev/null || true
+      pids+=("$c")
+    fi
+  done
+  for _ in $(seq 1 300); do
+    waiting=
+    for c in "${pids[@]}"; do running "$c" && waiting=1; done
+    [ -z "$waiting" ] && break
+    sleep 0.1
+  done
+  for c in "${pids[@]}"; do
     if running "$c"; then
       log "$c did not stop in 30 s: killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
+      kill -KILL "$(pid_of "$c")" 2>/dev/null || true
     fi
-  fi
-  rm -f "$f"
+  done
+  for c in "$@"; do rm -f "$(pid_file "$c")"; done
 }
 
 status_line() {
