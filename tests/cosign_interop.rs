@@ -245,6 +245,74 @@ fn cosign_verifies_hallmark_envelope_and_bundle() {
     }
 }
 
+/// The end-to-end path: a blob's digest becomes a TaskRun's `IMAGE_DIGEST`,
+/// `hallmark sign` formats and signs the run with Chains' `cosign.key`, and cosign
+/// verifies the envelope against the blob with claim checks on, in both SLSA versions.
+#[test]
+fn cosign_verifies_hallmark_signed_run() {
+    let dir = tempdir();
+    let d = dir.path();
+    let (blob, bytes) = random_blob(d, "image.tar");
+    let (other_blob, _) = random_blob(d, "other.tar");
+    let digest = hex::encode(ArtifactRef::Bytes(&bytes).sha256());
+    let template =
+        std::fs::read_to_string(repo_dir().join("testdata/runs/quickstart-taskrun.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let quickstart = "00c9c46cf9dc40d88583ea0ce63c77d8029a606cac6c23590fab5f152d431ed3";
+    assert!(template.contains(quickstart), "template lost its digest");
+    let run = d.join("taskrun.yaml");
+    std::fs::write(&run, template.replace(quickstart, &digest)).unwrap_or_else(|e| panic!("{e}"));
+    let pub_key = keys().join("cosign.pub");
+
+    for (format, cosign_type) in [
+        ("slsa/v1", "slsaprovenance"),
+        ("slsa/v2alpha4", "slsaprovenance1"),
+    ] {
+        let env_path = d.join(format!("{}.intoto.json", format.replace('/', "-")));
+        let out = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .args(["sign", s(&run), "--format", format, "--key"])
+            .arg(keys().join("cosign.key"))
+            .arg("-o")
+            .arg(&env_path)
+            .env("COSIGN_PASSWORD", password())
+            .output()
+            .unwrap_or_else(|e| panic!("running hallmark: {e}"));
+        assert!(
+            out.status.success(),
+            "hallmark sign failed:\n{}",
+            show(&out)
+        );
+        let verify = |blob: &Path| {
+            run_cosign(
+                d,
+                &[
+                    "verify-blob-attestation",
+                    "--key",
+                    s(&pub_key),
+                    "--type",
+                    cosign_type,
+                    "--insecure-ignore-tlog",
+                    "--signature",
+                    s(&env_path),
+                    s(blob),
+                ],
+            )
+        };
+        let ok = verify(&blob);
+        assert!(
+            ok.status.success(),
+            "cosign rejected hallmark's {format} envelope:\n{}",
+            show(&ok)
+        );
+        let bad = verify(&other_blob);
+        assert!(
+            !bad.status.success(),
+            "cosign accepted the {format} envelope for another blob:\n{}",
+            show(&bad)
+        );
+    }
+}
+
 #[test]
 fn hallmark_verifies_cosign_attest_blob_bundle() {
     let dir = tempdir();
