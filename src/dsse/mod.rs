@@ -158,8 +158,34 @@ impl Envelope {
     /// `keyid` always present), as Tekton Chains writes it.
     #[must_use]
     pub fn to_json(&self) -> Vec<u8> {
-        // Serialising strings and vectors of strings into a Vec cannot fail.
-        serde_json::to_vec(&self.to_wire()).unwrap_or_default()
+        // Written directly (the bytes `serde_json` gives for `WireEnvelope`): base64 needs
+        // no JSON escaping, so it is encoded straight into the output, and nothing is
+        // copied into an intermediate struct.
+        let b64_len = |n: usize| n.div_ceil(3) * 4;
+        let sigs: usize = self
+            .signatures
+            .iter()
+            .map(|s| 32 + s.keyid.len() + b64_len(s.sig.len()))
+            .sum();
+        let mut out =
+            Vec::with_capacity(64 + self.payload_type.len() + b64_len(self.payload.len()) + sigs);
+        out.extend_from_slice(b"{\"payloadType\":");
+        write_json_str(&mut out, &self.payload_type);
+        out.extend_from_slice(b",\"payload\":\"");
+        push_b64(&mut out, &self.payload);
+        out.extend_from_slice(b"\",\"signatures\":[");
+        for (i, s) in self.signatures.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"keyid\":");
+            write_json_str(&mut out, &s.keyid);
+            out.extend_from_slice(b",\"sig\":\"");
+            push_b64(&mut out, &s.sig);
+            out.extend_from_slice(b"\"}");
+        }
+        out.extend_from_slice(b"]}");
+        out
     }
 
     /// The bytes a signature covers: [`pae`]`(payload_type, payload)`.
@@ -179,6 +205,21 @@ impl<'de> Deserialize<'de> for Envelope {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Self::from_wire(WireEnvelope::deserialize(d)?).map_err(serde::de::Error::custom)
     }
+}
+
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends the standard base64 of `bytes`.
+fn push_b64(out: &mut Vec<u8>, bytes: &[u8]) {
+    let start = out.len();
+    out.resize(start + bytes.len().div_ceil(3) * 4, 0);
+    // The buffer is exactly the padded encoded length, so encoding cannot fail.
+    let n = STANDARD.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + n);
 }
 
 fn decode_b64(s: &str, field: &str) -> Result<Vec<u8>, DsseError> {

@@ -610,6 +610,31 @@ pub fn order_children(pr: &PipelineRun, children: &[TaskRun]) -> Vec<TaskRun> {
     out
 }
 
+/// Whether [`order_children`] would return `children` unchanged: ranks by
+/// `status.childReferences` never decrease and no non-empty name repeats.
+/// Lets the formatter borrow the children instead of copying them.
+pub(crate) fn children_in_order(pr: &PipelineRun, children: &[TaskRun]) -> bool {
+    let refs = &pr.status.child_references;
+    let rank = |name: &str| {
+        refs.iter()
+            .rposition(|c| c.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut last = 0usize;
+    for (i, tr) in children.iter().enumerate() {
+        let r = rank(tr.name());
+        if r < last {
+            return false;
+        }
+        last = r;
+        let name = tr.name();
+        if !name.is_empty() && children[..i].iter().any(|c| c.name() == name) {
+            return false;
+        }
+    }
+    true
+}
+
 /// The children that ran `task` (Chains' `GetTaskRunsFromTask`).
 pub fn task_runs_for<'a>(
     task: &'a PipelineTask,

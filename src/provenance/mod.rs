@@ -143,8 +143,13 @@ pub fn format(
             } else {
                 children
             };
-            ordered = extract::order_children(pr, given);
-            &ordered[..]
+            if extract::children_in_order(pr, given) {
+                // Already in Chains' order with no repeated name: no copy needed.
+                given
+            } else {
+                ordered = extract::order_children(pr, given);
+                &ordered[..]
+            }
         }
         Run::TaskRun(_) => &[][..],
     };

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 /// `_type` of an in-toto Statement v0.1 (used with SLSA v0.2 predicates).
@@ -137,10 +138,101 @@ impl Statement {
     }
 
     /// Compact, deterministic JSON: object keys sorted at every level, no whitespace.
+    ///
+    /// Byte-identical to serialising [`Statement::to_value`], but written straight from
+    /// the statement: nothing is cloned or rebuilt.
     #[must_use]
     pub fn to_json(&self) -> Vec<u8> {
-        // Serialising a `Value` cannot fail (all keys are strings).
-        serde_json::to_vec(&self.to_value()).unwrap_or_default()
+        let mut out = Vec::with_capacity(4096);
+        // Serialising strings and `Value`s into a Vec cannot fail (all keys are strings).
+        let _ = serde_json::to_writer(&mut out, &StatementJson(self));
+        out
+    }
+}
+
+/// [`Statement`] as JSON, keys in sorted order (`_type`, `predicate`, `predicateType`,
+/// `subject`), without building a `Value`.
+struct StatementJson<'a>(&'a Statement);
+
+impl Serialize for StatementJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let st = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("_type", &st.type_)?;
+        m.serialize_entry("predicate", &SortedJson(&st.predicate))?;
+        m.serialize_entry("predicateType", &st.predicate_type)?;
+        if !st.subject.is_empty() {
+            m.serialize_entry("subject", &SubjectsJson(&st.subject))?;
+        }
+        m.end()
+    }
+}
+
+struct SubjectsJson<'a>(&'a [Subject]);
+
+impl Serialize for SubjectsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for subject in self.0 {
+            seq.serialize_element(&SubjectJson(subject))?;
+        }
+        seq.end()
+    }
+}
+
+struct SubjectJson<'a>(&'a Subject);
+
+impl Serialize for SubjectJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let subject = self.0;
+        let mut m = s.serialize_map(None)?;
+        // protojson omits empty fields; `digest` sorts before `name`.
+        if !subject.digest.is_empty() {
+            m.serialize_entry("digest", &subject.digest)?;
+        }
+        if !subject.name.is_empty() {
+            m.serialize_entry("name", &subject.name)?;
+        }
+        m.end()
+    }
+}
+
+/// A `Value` serialised with the keys of every object in sorted order, as [`sorted`]
+/// would give, without rebuilding it. serde_json's map is ordered by key unless its
+/// `preserve_order` feature is on, so the common case is a straight walk.
+struct SortedJson<'a>(&'a Value);
+
+impl Serialize for SortedJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(obj) => {
+                let mut m = s.serialize_map(Some(obj.len()))?;
+                let in_order = obj
+                    .keys()
+                    .zip(obj.keys().skip(1))
+                    .all(|(a, b)| a <= b);
+                if in_order {
+                    for (k, v) in obj {
+                        m.serialize_entry(k, &SortedJson(v))?;
+                    }
+                } else {
+                    let mut entries: Vec<(&String, &Value)> = obj.iter().collect();
+                    entries.sort_by(|a, b| a.0.cmp(b.0));
+                    for (k, v) in entries {
+                        m.serialize_entry(k, &SortedJson(v))?;
+                    }
+                }
+                m.end()
+            }
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    seq.serialize_element(&SortedJson(v))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
     }
 }
 

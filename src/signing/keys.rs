@@ -361,6 +361,12 @@ impl LocalSigner {
         .map_err(|_| KeyError::Crypto)?;
         let public = PublicKey::from_spki_der(&spki)?;
         let key_id = public.ssh_fingerprint();
+        if matches!(key, PrivateKey::Ecdsa(_)) {
+            // ECDSA signing draws a nonce from aws-lc's DRBG, which seeds itself on first
+            // use (CPU jitter entropy: tens of milliseconds of CPU, once per process).
+            // Seed it now, when the key is loaded, rather than in the first signature.
+            let _ = aws_lc_rs::rand::fill(&mut [0u8; 1]);
+        }
         Ok(Self {
             key,
             public,

@@ -14,6 +14,8 @@
 # shellcheck source=SCRIPTDIR/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+# mariadbd lives in /usr/sbin, which a non-login PATH may lack.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
 STACK_DIR=${HALLMARK_STACK_DIR:-$HALLMARK_CACHE/run}
 STACK_HOST=127.0.0.1
 PORT_REGISTRY=15000
