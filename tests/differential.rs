@@ -361,25 +361,13 @@ fn run_chains(case: &Case, format: &str) -> Result<Value, String> {
     serde_json::from_slice(&out.stdout).map_err(|e| format!("chains-format printed no JSON: {e}"))
 }
 
-/// The formatter options Chains derives from the case's chains-config keys (with Chains'
-/// defaults). Only the keys the formatter reads are accepted.
+/// The formatter options Chains derives from the case's chains-config keys, through
+/// hallmark's own configuration parser (which must accept them without warnings).
 fn options(case: &Case, kind: RunKind) -> FormatOptions {
-    let mut opts = FormatOptions::default();
-    for (k, v) in &case.config {
-        match k.as_str() {
-            "builder.id" => opts.builder_id.clone_from(v),
-            "builddefinition.buildtype" => opts.build_type.clone_from(v),
-            "artifacts.pipelinerun.enable-deep-inspection" => {
-                opts.deep_inspection =
-                    kind == RunKind::PipelineRun && v.eq_ignore_ascii_case("true");
-            }
-            other => panic!(
-                "case {}: config key {other:?} is not a formatter setting",
-                case.id
-            ),
-        }
-    }
-    opts
+    let (cfg, warnings) = hallmark::config::Config::from_map(&case.config)
+        .unwrap_or_else(|e| panic!("case {}: {e}", case.id));
+    assert!(warnings.is_empty(), "case {}: {warnings:?}", case.id);
+    cfg.format_options(kind == RunKind::PipelineRun)
 }
 
 fn read_runs(path: &Path, kind: RunKind) -> Result<Vec<Run>, String> {

@@ -207,10 +207,7 @@ impl Serialize for SortedJson<'_> {
         match self.0 {
             Value::Object(obj) => {
                 let mut m = s.serialize_map(Some(obj.len()))?;
-                let in_order = obj
-                    .keys()
-                    .zip(obj.keys().skip(1))
-                    .all(|(a, b)| a <= b);
+                let in_order = obj.keys().zip(obj.keys().skip(1)).all(|(a, b)| a <= b);
                 if in_order {
                     for (k, v) in obj {
                         m.serialize_entry(k, &SortedJson(v))?;
