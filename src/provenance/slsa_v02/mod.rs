@@ -119,12 +119,22 @@ fn step(spec: &Step, state: &StepState) -> Value {
         .image_id
         .strip_prefix("docker-pullable://")
         .unwrap_or(&state.image_id);
-    json!({
-        "entryPoint": entry_point,
-        "arguments": spec.args,
-        "environment": {"image": format!("{OCI_SCHEME}{image}"), "container": state.name},
-        "annotations": null,
-    })
+    // Built by hand rather than with `json!`, which copies every value it is given.
+    let mut environment = Map::new();
+    environment.insert(
+        "image".into(),
+        Value::String(format!("{OCI_SCHEME}{image}")),
+    );
+    environment.insert("container".into(), Value::String(state.name.clone()));
+    let arguments = spec.args.as_ref().map_or(Value::Null, |args| {
+        Value::Array(args.iter().cloned().map(Value::String).collect())
+    });
+    let mut m = Map::new();
+    m.insert("entryPoint".into(), Value::String(entry_point));
+    m.insert("arguments".into(), arguments);
+    m.insert("environment".into(), Value::Object(environment));
+    m.insert("annotations".into(), Value::Null);
+    Value::Object(m)
 }
 
 /// `metadata`: start/finish times, completeness (all false) and reproducibility.

@@ -90,7 +90,10 @@ fn build_config(pr: &PipelineRun, children: &[TaskRun]) -> Value {
             last = Some(&t.name);
         }
     }
-    json!({ "tasks": tasks })
+    // Built by hand: `json!` would copy the entries (it serialises by reference).
+    let mut m = Map::new();
+    m.insert("tasks".into(), Value::Array(tasks));
+    Value::Object(m)
 }
 
 fn task_entry(

@@ -1,6 +1,6 @@
 //! `slsa/v1` provenance of a TaskRun.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{RunView, statement, step};
 use crate::provenance::extract::{
@@ -52,5 +52,8 @@ fn build_config(tr: &TaskRun) -> Value {
             step(spec, state)
         })
         .collect();
-    json!({ "steps": steps })
+    // Built by hand: `json!` would copy the steps (it serialises by reference).
+    let mut m = serde_json::Map::new();
+    m.insert("steps".into(), Value::Array(steps));
+    Value::Object(m)
 }

@@ -155,6 +155,23 @@ impl ParamValue {
     }
 }
 
+/// `json.Marshal` of a Tekton `ParamValue` already in the model: the bytes
+/// `ParamValue::from_json(&v.to_json()).go_json()` gives, without the JSON tree.
+pub(crate) fn param_value_go_json(v: &crate::tekton::ParamValue) -> String {
+    use crate::tekton::ParamValue as P;
+    let mut out = String::new();
+    match v {
+        P::String(s) => write_go_string(&mut out, s),
+        P::Array(items) => write_go_array(&mut out, items, |out, s| write_go_string(out, s)),
+        P::Object(map) => write_go_object(
+            &mut out,
+            map.iter().map(|(k, s)| (k.as_str(), s)),
+            |out, s| write_go_string(out, s),
+        ),
+    }
+    out
+}
+
 fn string_or_null(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),

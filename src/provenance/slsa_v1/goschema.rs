@@ -60,6 +60,25 @@ impl GoVal {
         }
     }
 
+    /// The encoded value as a JSON tree, moving its strings and kept values (no copy).
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            Self::Null => Value::Null,
+            Self::Bool(b) => Value::Bool(b),
+            Self::Int(i) => Value::from(i),
+            Self::Str(s) => Value::String(s),
+            Self::Raw(v) => v,
+            Self::List(items) => Value::Array(items.into_iter().map(Self::into_value).collect()),
+            Self::Map(m) => Value::Object(m.into_iter().map(|(k, v)| (k, v.into_value())).collect()),
+            Self::Struct(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
+                    .collect::<Map<String, Value>>(),
+            ),
+        }
+    }
+
     /// The bytes Go's `json.Marshal` writes for this value.
     pub(crate) fn to_go_json(&self) -> String {
         let mut out = String::new();

@@ -291,8 +291,7 @@ fn statement(
             byproducts,
         },
     };
-    let predicate =
-        serde_json::to_value(&predicate).map_err(|e| FormatError::Invalid(e.to_string()))?;
+    let predicate = predicate.into_value()?;
     // Chains: subject order follows Go map iteration in places; `Statement::new` sorts.
     let subjects = subjects.into_iter().map(Subject::from).collect();
     Ok(Statement::new(
@@ -331,7 +330,7 @@ fn run_spec(
         raw
     };
     goschema::normalize(Some(raw), ty)
-        .map(|g| g.to_value())
+        .map(goschema::GoVal::into_value)
         .map_err(|e| FormatError::Invalid(format!("spec: {}", e.0)))
 }
 
@@ -377,7 +376,7 @@ fn internal_parameters(
     let mut m = Map::new();
     if let Some(flags) = provenance.and_then(|p| p.feature_flags.as_ref()) {
         let flags = goschema::normalize(Some(flags), &goschema::FEATURE_FLAGS)
-            .map_or(Value::Null, |g| g.to_value());
+            .map_or(Value::Null, goschema::GoVal::into_value);
         m.insert("tekton-pipelines-feature-flags".into(), flags);
     }
     if bt == BuildType::Tekton {
@@ -417,9 +416,7 @@ fn internal_parameters(
 
 /// The bytes of `json.Marshal(value)` for a result value.
 fn result_content(r: &RunResult) -> Vec<u8> {
-    gojson::ParamValue::from_json(&r.value.to_json())
-        .go_json()
-        .into_bytes()
+    gojson::param_value_go_json(&r.value).into_bytes()
 }
 
 fn byproduct(name: String, r: &RunResult) -> ResourceDescriptor {

@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// An in-toto v1 `ResourceDescriptor`.
@@ -77,4 +77,76 @@ pub(crate) struct BuildMetadata {
     pub(crate) started_on: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) finished_on: Option<String>,
+}
+
+impl Provenance {
+    /// The predicate as a JSON tree — the same tree `serde_json::to_value` gives, but
+    /// the parameter trees are moved in rather than copied.
+    pub(crate) fn into_value(self) -> Result<Value, crate::provenance::FormatError> {
+        fn val<T: Serialize>(t: &T) -> Result<Value, crate::provenance::FormatError> {
+            serde_json::to_value(t)
+                .map_err(|e| crate::provenance::FormatError::Invalid(e.to_string()))
+        }
+        let bd = self.build_definition;
+        let mut build_definition = Map::new();
+        build_definition.insert("buildType".into(), Value::String(bd.build_type));
+        build_definition.insert("externalParameters".into(), bd.external_parameters);
+        build_definition.insert("internalParameters".into(), bd.internal_parameters);
+        if !bd.resolved_dependencies.is_empty() {
+            build_definition.insert(
+                "resolvedDependencies".into(),
+                descriptors(bd.resolved_dependencies),
+            );
+        }
+        let rd = self.run_details;
+        let mut run_details = Map::new();
+        run_details.insert("builder".into(), val(&rd.builder)?);
+        run_details.insert("metadata".into(), val(&rd.metadata)?);
+        if !rd.byproducts.is_empty() {
+            run_details.insert("byproducts".into(), descriptors(rd.byproducts));
+        }
+        let mut m = Map::new();
+        m.insert("buildDefinition".into(), Value::Object(build_definition));
+        m.insert("runDetails".into(), Value::Object(run_details));
+        Ok(Value::Object(m))
+    }
+}
+
+fn descriptors(list: Vec<ResourceDescriptor>) -> Value {
+    Value::Array(list.into_iter().map(ResourceDescriptor::into_value).collect())
+}
+
+impl ResourceDescriptor {
+    /// The descriptor as a JSON tree (what its `Serialize` impl gives), moving its
+    /// strings in rather than copying them.
+    pub(crate) fn into_value(self) -> Value {
+        let mut m = Map::new();
+        if !self.name.is_empty() {
+            m.insert("name".into(), Value::String(self.name));
+        }
+        if !self.uri.is_empty() {
+            m.insert("uri".into(), Value::String(self.uri));
+        }
+        if !self.digest.is_empty() {
+            m.insert(
+                "digest".into(),
+                Value::Object(
+                    self.digest
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                ),
+            );
+        }
+        if !self.content.is_empty() {
+            m.insert(
+                "content".into(),
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&self.content)),
+            );
+        }
+        if !self.media_type.is_empty() {
+            m.insert("mediaType".into(), Value::String(self.media_type));
+        }
+        Value::Object(m)
+    }
 }

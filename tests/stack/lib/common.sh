@@ -4,7 +4,7 @@
 # keyed by version, so a warm machine reuses it and a version bump rebuilds only that tool.
 
 HALLMARK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-# shellcheck source=../versions
+# shellcheck source=tests/stack/versions
 . "$HALLMARK_ROOT/tests/stack/versions"
 
 HALLMARK_CACHE=${HALLMARK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hallmark}
@@ -24,7 +24,8 @@ die() { log "error: $*"; exit 2; }
 go_tool() {
   local name=$1 module=$2 version=$3; shift 3
   local dir="$HALLMARK_CACHE/tools/$name/$version"
-  local bin="$dir/$(basename "$module")"
+  local bin
+  bin="$dir/$(basename "$module")"
   if [ ! -x "$dir/.done" ] && [ ! -f "$dir/.done" ]; then
     mkdir -p "$dir"
     (

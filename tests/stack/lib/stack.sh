@@ -296,16 +296,17 @@ pid_of() { local pid _; read -r pid _ < "$(pid_file "$1")"; echo "$pid"; }
 
 wait_healthy() {
   local c=$1 timeout=${2:-120} start=$SECONDS
-  until healthy "$c"; do
+  while :; do
     if ! running "$c"; then
       tail -30 "$STACK_DIR/logs/$c.log" >&2 || true
       die "$c exited during start-up (log: $STACK_DIR/logs/$c.log)"
     fi
+    healthy "$c" && return 0
     if [ $((SECONDS - start)) -ge "$timeout" ]; then
       tail -30 "$STACK_DIR/logs/$c.log" >&2 || true
       die "$c not healthy after ${timeout}s (log: $STACK_DIR/logs/$c.log)"
     fi
-    sleep 0.5
+    sleep 0.2
   done
 }
 
@@ -367,6 +368,9 @@ start_component() {
   fi
   rm -f "$(pid_file "$c")"
   install_component "$c"
+  if healthy "$c"; then
+    die "$c: another process already answers on its port (not started by these scripts)"
+  fi
   prepare_component "$c"
   local CMD=()
   component_cmd "$c"
@@ -382,10 +386,10 @@ start_component() {
   log "$c is up (pid $pid)"
 }
 
-# stop_components C... : TERM to each running one at once, wait up to 30 s for all, then KILL
-# what is left. Data and ports are kept; start brings them back.
+# stop_components C... : TERM to each running one at once, wait up to $STOP_GRACE seconds
+# (default 30) for all, then KILL what is left. Data and ports are kept; start brings them back.
 stop_components() {
-  local c pids=() waiting
+  local c pids=() waiting grace=${STOP_GRACE:-30}
   for c in "$@"; do
     if running "$c"; then
       log "stopping $c (pid $(pid_of "$c"))"
@@ -393,7 +397,7 @@ stop_components() {
       pids+=("$c")
     fi
   done
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 $((grace * 10))); do
     waiting=
     for c in "${pids[@]}"; do running "$c" && waiting=1; done
     [ -z "$waiting" ] && break
@@ -401,7 +405,7 @@ stop_components() {
   done
   for c in "${pids[@]}"; do
     if running "$c"; then
-      log "$c did not stop in 30 s: killing it"
+      log "$c did not stop in $grace s: killing it"
       kill -KILL "$(pid_of "$c")" 2>/dev/null || true
     fi
   done
