@@ -72,12 +72,16 @@ impl Statement {
                 digest: s
                     .digest
                     .into_iter()
-                    .map(|(alg, hex)| {
-                        let hex = hex
-                            .strip_prefix(&format!("{alg}:"))
-                            .map(str::to_owned)
-                            .unwrap_or(hex);
-                        (alg, hex.to_ascii_lowercase())
+                    .map(|(alg, mut hex)| {
+                        // Drop a repeated `ALG:` prefix, lowercase in place.
+                        if hex.len() > alg.len()
+                            && hex.starts_with(alg.as_str())
+                            && hex.as_bytes()[alg.len()] == b':'
+                        {
+                            hex.drain(..=alg.len());
+                        }
+                        hex.make_ascii_lowercase();
+                        (alg, hex)
                     })
                     .collect(),
             })

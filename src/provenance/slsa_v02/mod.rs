@@ -89,15 +89,15 @@ fn invocation(
     let mut inv = Map::new();
     inv.insert("configSource".into(), Value::Object(config_source));
     inv.insert("parameters".into(), Value::Object(parameters));
-    let annotations: BTreeMap<String, String> = meta
+    let annotations: Map<String, Value> = meta
         .annotations
         .iter()
         .filter(|(k, _)| k.as_str() != LAST_APPLIED && !k.starts_with("chains.tekton.dev/"))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
     let mut env = Map::new();
     if !annotations.is_empty() {
-        env.insert("annotations".into(), string_map(&annotations));
+        env.insert("annotations".into(), Value::Object(annotations));
     }
     if !meta.labels.is_empty() {
         env.insert("labels".into(), string_map(&meta.labels));

@@ -172,12 +172,15 @@ fn task_entry(
         // Chains: the child's results in their order, which carries no meaning; hallmark
         // sorts them by name (then value) so that the statement does not depend on it
         // (docs/compatibility.md D4).
+        // Ordered by (name, compact JSON); the JSON text is only computed to break a tie.
         let mut results: Vec<Value> = tr.status.results.iter().map(|r| r.to_json()).collect();
-        results.sort_by_cached_key(|r| {
-            (
-                r["name"].as_str().unwrap_or_default().to_owned(),
-                r.to_string(),
-            )
+        fn name(v: &Value) -> &str {
+            v["name"].as_str().unwrap_or_default()
+        }
+        results.sort_by(|a, b| {
+            name(a)
+                .cmp(name(b))
+                .then_with(|| a.to_string().cmp(&b.to_string()))
         });
         m.insert("results".into(), Value::Array(results));
     }
