@@ -21,4 +21,7 @@ pub mod signing;
 pub mod tekton;
 #[doc(hidden)]
 pub mod test_support;
+pub mod transparency;
+pub mod trust;
 pub mod verify;
+pub mod x509;

@@ -1,0 +1,16 @@
+//! Fuzz the Rekor entry body parser (hashedrekord, dsse, intoto): any bytes either parse
+//! or give an error, never panic; what parses reports its kind, and the Merkle leaf hash
+//! and SET payload of the bytes can always be computed.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = hallmark::transparency::merkle::leaf_hash(data);
+    let _ = hallmark::transparency::set::set_payload(data, 1, &[0xc0], 1);
+    let Ok(body) = hallmark::transparency::EntryBody::from_canonical_json(data) else {
+        return;
+    };
+    let (kind, version) = body.kind_version();
+    assert!(!kind.is_empty() && !version.is_empty());
+});
