@@ -475,7 +475,14 @@ mod protojson {
     const STD_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
     const URL_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
 
+    /// Decode protojson bytes like Go's protojson (the reference implementation): the
+    /// standard or URL-safe alphabet, padding optional, and line breaks (`\r`, `\n`)
+    /// ignored as Go's `encoding/base64` ignores them (`base64 FILE` wraps at 76).
     pub(super) fn decode(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+        if s.contains(['\r', '\n']) {
+            let joined: String = s.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+            return decode(&joined);
+        }
         if s.contains(['-', '_']) {
             URL_LENIENT.decode(s)
         } else {
@@ -681,5 +688,15 @@ mod tests {
         assert!(matches!(Bundle::from_json(none), Err(BundleError::Content)));
         let bad = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{}},"messageSignature":{"signature":"!!"}}"#;
         assert!(matches!(Bundle::from_json(bad), Err(BundleError::Json(_))));
+    }
+
+    #[test]
+    fn base64_line_breaks_are_ignored_like_go() {
+        let wrapped = "aGVsbG8g\nd29y\r\nbGQ=";
+        assert_eq!(
+            super::protojson::decode(wrapped).ok().as_deref(),
+            Some(&b"hello world"[..])
+        );
+        assert!(super::protojson::decode("aGVs bG8=").is_err());
     }
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod conformance;
 pub mod keys;
 pub mod sign;
 pub mod verify;
@@ -63,6 +64,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Write a cosign-compatible key pair (encrypted private key and public key).
     GenerateKeyPair(keys::GenerateKeyPairArgs),
+    /// The sigstore-conformance client protocol (`tests/conformance/entrypoint` calls it).
+    Conformance(conformance::ConformanceArgs),
 }
 
 /// Install the log subscriber: human-readable logs on stderr, filtered by `RUST_LOG`
@@ -85,6 +88,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
         Command::GenerateKeyPair(a) => keys::run(a),
+        Command::Conformance(a) => conformance::run(a),
     };
     match result {
         Ok(outcome) => outcome.into(),

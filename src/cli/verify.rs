@@ -1,5 +1,5 @@
-//! `hallmark verify`: check a DSSE envelope or a Sigstore bundle against an artifact with
-//! a public key.
+//! `hallmark verify`: check a DSSE envelope (with a public key) or a Sigstore bundle (with
+//! a public key, or keyless against a certificate identity) against an artifact.
 //!
 //! Decisions map onto exit codes: pass 0, a failed check 1 (deny), unreadable input,
 //! usage errors and checks hallmark cannot do yet 2 (error). `-o json` prints one report:
@@ -13,10 +13,12 @@ use serde_json::json;
 use super::Outcome;
 use crate::bundle::Bundle;
 use crate::dsse::Envelope;
+use crate::trust::TrustedRoot;
 use crate::verify::{
-    self, ArtifactRef, BundleOptions, BundleVerification, EnvelopePolicy, PredicateType,
-    VerificationKey, VerifiedStatement, VerifyError,
+    self, ArtifactRef, BundleVerification, EnvelopePolicy, Policy, PredicateType, VerificationKey,
+    VerifiedStatement, Verifier, VerifierOptions, VerifyError,
 };
+use crate::x509::{IdentityMatcher, StringMatcher};
 
 /// Report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -47,9 +49,36 @@ pub struct VerifyArgs {
     pub bundle: Option<PathBuf>,
 
     /// The public key to verify with: a PEM `PUBLIC KEY` file (e.g. `cosign.pub`),
-    /// ECDSA P-256 or Ed25519.
+    /// ECDSA P-256 or Ed25519. Excludes the `--certificate-*` flags; required with
+    /// `--envelope`.
     #[arg(long, value_name = "KEY")]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
+
+    /// Keyless: the signing certificate's subject alternative name (email, URI) must be
+    /// exactly this. Needs `--certificate-oidc-issuer[-regexp]`.
+    #[arg(long, value_name = "SAN", conflicts_with_all = ["key", "certificate_identity_regexp"])]
+    pub certificate_identity: Option<String>,
+
+    /// Keyless: the signing certificate's SAN must match this regular expression. As in
+    /// cosign (Go `regexp.MatchString`), the match is unanchored: write `^...$` to match
+    /// the whole SAN.
+    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// Keyless: the certificate's OIDC issuer (Fulcio extension) must be exactly this,
+    /// e.g. `https://token.actions.githubusercontent.com`.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["key", "certificate_oidc_issuer_regexp"])]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// Keyless: the certificate's OIDC issuer must match this regular expression
+    /// (unanchored, as in cosign).
+    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+
+    /// A Sigstore `trusted_root.json` holding the Fulcio CAs, Rekor, CT log and TSA keys
+    /// to verify bundles against. Default: the embedded Sigstore public-good root.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 
     /// Require this predicate type: a cosign short name (`slsaprovenance`,
     /// `slsaprovenance02`, `slsaprovenance1`, `custom`, `spdx`, `spdxjson`, `cyclonedx`,
@@ -57,11 +86,17 @@ pub struct VerifyArgs {
     #[arg(long = "type", value_name = "TYPE")]
     pub predicate_type: Option<String>,
 
-    /// Do not check the transparency log (cosign's flag of the same name). Transparency
-    /// log verification is not implemented yet, so it is required for now: without it,
-    /// verification fails closed.
+    /// Do not check the transparency log (cosign's flag of the same name). Without it, a
+    /// bundle needs at least one transparency log entry that verifies (signed entry
+    /// timestamp or inclusion proof with a signed checkpoint) and records this bundle.
+    /// Required with `--envelope`, which carries no log proof.
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
+
+    /// Keyless: do not require an embedded signed certificate timestamp from a trusted
+    /// CT log in the signing certificate (cosign's flag of the same name).
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
 
     /// Report format: `text` (one line) or `json` (`{"decision":"pass"|"deny"|"error",
     /// "reasons":[...]}`).
@@ -73,6 +108,9 @@ pub struct VerifyArgs {
 struct Passed {
     kind: &'static str,
     statement: Option<VerifiedStatement>,
+    /// Keyless signer (SAN, OIDC issuer) and verified log entries, for bundles.
+    signer: Option<(Option<String>, Option<String>)>,
+    tlog_entries: usize,
 }
 
 /// A decision with its reasons.
@@ -146,6 +184,11 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             });
             if let Ok(p) = &result {
                 report["verified"] = json!(p.kind);
+                report["tlogEntries"] = json!(p.tlog_entries);
+                if let Some((san, issuer)) = &p.signer {
+                    report["certificateIdentity"] = json!(san);
+                    report["certificateOidcIssuer"] = json!(issuer);
+                }
                 if let Some(s) = &p.statement {
                     report["predicateType"] = json!(s.statement.predicate_type);
                     report["statementType"] = json!(s.statement.type_);
@@ -194,18 +237,24 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             });
         }
     };
-    if args.key.to_string_lossy().contains("://") {
-        return Err(Failure::Error {
-            check: "usage",
-            message: format!(
-                "key reference {} is not supported yet: pass a PEM public key file",
-                args.key.display()
-            ),
-        });
-    }
-    let key = VerificationKey::from_file(&args.key)
-        .with_context(|| format!("reading public key {}", args.key.display()))
-        .map_err(|e| input_error(&e))?;
+    let key = match &args.key {
+        Some(k) if k.to_string_lossy().contains("://") => {
+            return Err(Failure::Error {
+                check: "usage",
+                message: format!(
+                    "key reference {} is not supported yet: pass a PEM public key file",
+                    k.display()
+                ),
+            });
+        }
+        Some(k) => Some(
+            VerificationKey::from_file(k)
+                .with_context(|| format!("reading public key {}", k.display()))
+                .map_err(|e| input_error(&e))?,
+        ),
+        None => None,
+    };
+    let identity = identity_matcher(args)?;
     let bytes;
     let artifact = if args.artifact.starts_with("sha256:") {
         ArtifactRef::parse_digest(&args.artifact)?
@@ -232,6 +281,12 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             let env = Envelope::from_json(&raw)
                 .with_context(|| format!("parsing envelope {}", path.display()))
                 .map_err(|e| input_error(&e))?;
+            let Some(key) = key else {
+                return Err(Failure::Error {
+                    check: "usage",
+                    message: "--envelope needs --key (an envelope carries no certificate)".into(),
+                });
+            };
             if !args.insecure_ignore_tlog {
                 return Err(VerifyError::TlogNotImplemented.into());
             }
@@ -243,6 +298,8 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             Ok(Passed {
                 kind: "envelope",
                 statement: Some(statement),
+                signer: None,
+                tlog_entries: 0,
             })
         }
         Source::Bundle(path) => {
@@ -252,21 +309,71 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             let bundle = Bundle::from_json(&raw)
                 .with_context(|| format!("parsing bundle {}", path.display()))
                 .map_err(|e| input_error(&e))?;
-            let options = BundleOptions {
-                predicate_type,
-                insecure_ignore_tlog: args.insecure_ignore_tlog,
-            };
-            match verify::verify_bundle(&bundle, artifact, &key, &options)? {
-                BundleVerification::Attestation(s) => Ok(Passed {
-                    kind: "bundle/dsse",
-                    statement: Some(s),
-                }),
-                _ => Ok(Passed {
-                    kind: "bundle/message-signature",
-                    statement: None,
-                }),
+            let trust = match &args.trusted_root {
+                Some(p) => TrustedRoot::from_file(p)
+                    .with_context(|| format!("reading trusted root {}", p.display())),
+                None => TrustedRoot::public_good().context("embedded trusted root"),
             }
+            .map_err(|e| input_error(&e))?;
+            let verifier = Verifier::new(
+                trust,
+                VerifierOptions {
+                    insecure_ignore_tlog: args.insecure_ignore_tlog,
+                    insecure_ignore_sct: args.insecure_ignore_sct,
+                    ..VerifierOptions::default()
+                },
+            )?;
+            let policy = Policy::new(key, identity, false)?.with_predicate_type(predicate_type);
+            let v = verifier.verify(&bundle, artifact, &policy)?;
+            let signer = v.san.is_some().then(|| (v.san.clone(), v.issuer.clone()));
+            let (kind, statement) = match v.content {
+                BundleVerification::Attestation(s) => ("bundle/dsse", Some(s)),
+                _ => ("bundle/message-signature", None),
+            };
+            Ok(Passed {
+                kind,
+                statement,
+                signer,
+                tlog_entries: v.tlog_entries,
+            })
         }
+    }
+}
+
+/// The keyless identity policy from the `--certificate-*` flags: both a SAN and an
+/// issuer matcher, or neither.
+fn identity_matcher(args: &VerifyArgs) -> Result<Option<IdentityMatcher>, Failure> {
+    let regex = |p: &str| {
+        StringMatcher::regex_unanchored(p).map_err(|e| Failure::Error {
+            check: "usage",
+            message: format!("invalid regular expression `{p}`: {}", error_chain(&e)),
+        })
+    };
+    let san = match (
+        &args.certificate_identity,
+        &args.certificate_identity_regexp,
+    ) {
+        (Some(s), _) => Some(StringMatcher::exact(s.clone())),
+        (None, Some(r)) => Some(regex(r)?),
+        (None, None) => None,
+    };
+    let issuer = match (
+        &args.certificate_oidc_issuer,
+        &args.certificate_oidc_issuer_regexp,
+    ) {
+        (Some(s), _) => Some(StringMatcher::exact(s.clone())),
+        (None, Some(r)) => Some(regex(r)?),
+        (None, None) => None,
+    };
+    match (san, issuer) {
+        (Some(san), Some(issuer)) => Ok(Some(IdentityMatcher::new(san, issuer))),
+        (None, None) => Ok(None),
+        _ => Err(Failure::Error {
+            check: "usage",
+            message: "--certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] \
+                      go together"
+                .into(),
+        }),
     }
 }
 
@@ -294,9 +401,15 @@ mod tests {
             artifact: artifact.to_owned(),
             envelope: None,
             bundle,
-            key,
+            key: Some(key),
+            certificate_identity: None,
+            certificate_identity_regexp: None,
+            certificate_oidc_issuer: None,
+            certificate_oidc_issuer_regexp: None,
+            trusted_root: None,
             predicate_type: None,
             insecure_ignore_tlog: true,
+            insecure_ignore_sct: false,
             output: OutputFormat::Json,
         }
     }
@@ -324,10 +437,9 @@ mod tests {
         a.artifact = digest;
         assert_eq!(outcome(&a), Outcome::Pass);
         a.output = OutputFormat::Text;
-        // The bundle has tlog entries hallmark cannot check yet: undecided, exit 2.
+        // The bundle's tlog entry verifies against the embedded public-good root.
         a.insecure_ignore_tlog = false;
-        assert_eq!(outcome(&a), Outcome::Error);
-        a.insecure_ignore_tlog = true;
+        assert_eq!(outcome(&a), Outcome::Pass);
         a.artifact = "sha256:".to_owned() + &"00".repeat(32);
         assert_eq!(outcome(&a), Outcome::Deny);
         a.artifact = "registry.example/app@sha256:".to_owned() + &"00".repeat(32);
@@ -338,11 +450,48 @@ mod tests {
         a.predicate_type = Some("no such type".into());
         assert_eq!(outcome(&a), Outcome::Error);
         a.predicate_type = None;
-        a.key = dir.join("a.txt");
+        a.key = Some(dir.join("a.txt"));
         assert_eq!(outcome(&a), Outcome::Error);
-        a.key = "k8s://ns/secret".into();
+        a.key = Some("k8s://ns/secret".into());
         assert_eq!(outcome(&a), Outcome::Error);
         a.bundle = None;
+        assert_eq!(outcome(&a), Outcome::Error);
+    }
+
+    #[test]
+    fn keyless_identity_flags() {
+        let dir = shared_dir().join("sigstore-conformance/bundle-verify");
+        let art = dir.join("a.txt");
+        let mut a = args(
+            art.to_str().unwrap_or_default(),
+            Some(dir.join("happy-path-v0.3/bundle.sigstore.json")),
+            PathBuf::new(),
+        );
+        a.key = None;
+        a.insecure_ignore_tlog = false;
+        a.certificate_identity = Some(
+            "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/\
+             .github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+                .into(),
+        );
+        a.certificate_oidc_issuer = Some("https://token.actions.githubusercontent.com".into());
+        assert_eq!(outcome(&a), Outcome::Pass);
+        a.certificate_oidc_issuer = Some("https://accounts.google.com".into());
+        assert_eq!(outcome(&a), Outcome::Deny);
+        // Regular expressions are unanchored, as in cosign.
+        a.certificate_oidc_issuer = None;
+        a.certificate_oidc_issuer_regexp = Some("token\\.actions".into());
+        a.certificate_identity = None;
+        a.certificate_identity_regexp = Some("extremely-dangerous-public-oidc-beacon".into());
+        assert_eq!(outcome(&a), Outcome::Pass);
+        a.certificate_identity_regexp = Some("^extremely".into());
+        assert_eq!(outcome(&a), Outcome::Deny);
+        a.certificate_identity_regexp = Some("(".into());
+        assert_eq!(outcome(&a), Outcome::Error);
+        // Only half an identity, or neither identity nor key: usage error.
+        a.certificate_identity_regexp = None;
+        assert_eq!(outcome(&a), Outcome::Error);
+        a.certificate_oidc_issuer_regexp = None;
         assert_eq!(outcome(&a), Outcome::Error);
     }
 }

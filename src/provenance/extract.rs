@@ -132,8 +132,9 @@ pub fn parse_oci_digest(s: &str) -> Option<(String, String)> {
         return None;
     }
     // A tag is dropped when `base` parses as REPO:TAG.
-    let base = tag_repository(base).unwrap_or_else(|| base.to_owned());
-    Some((repository_name(&base)?, hex.to_owned()))
+    let tagged = tag_repository(base);
+    let base = tagged.as_deref().unwrap_or(base);
+    Some((repository_name(base)?, hex.to_owned()))
 }
 
 fn is_lower_hex(s: &str) -> bool {
@@ -142,10 +143,9 @@ fn is_lower_hex(s: &str) -> bool {
 
 /// `name.NewTag(name).Repository.Name()`.
 fn tag_repository(name: &str) -> Option<String> {
-    let parts: Vec<&str> = name.split(':').collect();
-    let mut base = name.to_owned();
-    if let [head @ .., tag] = parts.as_slice()
-        && !head.is_empty()
+    // The text before the last `:` is the head's parts joined again: borrow it.
+    let mut base = name;
+    if let Some((head, tag)) = name.rsplit_once(':')
         && !tag.contains('/')
     {
         if tag.is_empty()
@@ -156,9 +156,9 @@ fn tag_repository(name: &str) -> Option<String> {
         {
             return None;
         }
-        base = head.join(":");
+        base = head;
     }
-    repository_name(&base)
+    repository_name(base)
 }
 
 /// `name.NewRepository(name).Name()`: `REGISTRY/REPO`, Docker Hub by default.
@@ -186,12 +186,12 @@ fn repository_name(name: &str) -> Option<String> {
         "" | "docker.io" => DOCKER_HUB,
         r => r,
     };
-    let repo = if registry == DOCKER_HUB && !repo.contains('/') {
-        format!("library/{repo}")
-    } else {
-        repo.to_owned()
-    };
-    Some(format!("{registry}/{repo}"))
+    let library = registry == DOCKER_HUB && !repo.contains('/');
+    let mut out = String::with_capacity(registry.len() + repo.len() + 9);
+    out.push_str(registry);
+    out.push_str(if library { "/library/" } else { "/" });
+    out.push_str(repo);
+    Some(out)
 }
 
 /// Approximates Go's `url.Parse("//"+name).Host == name`: a host, optional port, no
@@ -325,11 +325,13 @@ fn build_artifacts(results: &[RunResult]) -> Vec<(&str, &str)> {
 /// Chains' `ExtractOCIImagesFromResults`: image subjects (normalised repository,
 /// `sha256`), deduplicated by reference.
 fn oci_images(results: &[RunResult]) -> Vec<Artifact> {
-    let mut seen = std::collections::BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out: Vec<Artifact> = Vec::new();
     let mut push = |reference: &str| {
+        // De-duplicated on REPO@sha256:HEX: `out` holds exactly the pairs seen.
         if let Some((repo, hex)) = parse_oci_digest(reference)
-            && seen.insert(format!("{repo}@sha256:{hex}"))
+            && !out
+                .iter()
+                .any(|a| a.name == repo && a.digest.get("sha256") == Some(&hex))
         {
             out.push(Artifact::one(repo, "sha256", hex));
         }

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 /// `_type` of an in-toto Statement v0.1 (used with SLSA v0.2 predicates).
@@ -143,97 +142,170 @@ impl Statement {
 
     /// Compact, deterministic JSON: object keys sorted at every level, no whitespace.
     ///
-    /// Byte-identical to serialising [`Statement::to_value`], but written straight from
-    /// the statement: nothing is cloned or rebuilt.
+    /// Byte-identical to `serde_json::to_vec(&self.to_value())`, but written straight
+    /// from the statement: nothing is cloned or rebuilt.
     #[must_use]
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4096);
-        // Serialising strings and `Value`s into a Vec cannot fail (all keys are strings).
-        let _ = serde_json::to_writer(&mut out, &StatementJson(self));
+        let mut out = Vec::with_capacity(8192);
+        // Keys in sorted order: `_type`, `predicate`, `predicateType`, `subject`.
+        out.extend_from_slice(b"{\"_type\":");
+        json::write_str(&mut out, &self.type_);
+        out.extend_from_slice(b",\"predicate\":");
+        json::write_sorted(&mut out, &self.predicate);
+        out.extend_from_slice(b",\"predicateType\":");
+        json::write_str(&mut out, &self.predicate_type);
+        // protojson omits an empty repeated field, and so does Chains.
+        if !self.subject.is_empty() {
+            out.extend_from_slice(b",\"subject\":[");
+            for (i, subject) in self.subject.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                // protojson omits empty fields; `digest` sorts before `name`.
+                out.push(b'{');
+                let mut first = true;
+                if !subject.digest.is_empty() {
+                    out.extend_from_slice(b"\"digest\":{");
+                    for (j, (alg, hex)) in subject.digest.iter().enumerate() {
+                        if j > 0 {
+                            out.push(b',');
+                        }
+                        json::write_str(&mut out, alg);
+                        out.push(b':');
+                        json::write_str(&mut out, hex);
+                    }
+                    out.push(b'}');
+                    first = false;
+                }
+                if !subject.name.is_empty() {
+                    if !first {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(b"\"name\":");
+                    json::write_str(&mut out, &subject.name);
+                }
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
         out
     }
 }
 
-/// [`Statement`] as JSON, keys in sorted order (`_type`, `predicate`, `predicateType`,
-/// `subject`), without building a `Value`.
-struct StatementJson<'a>(&'a Statement);
+/// A compact JSON writer giving the bytes `serde_json` gives, with object keys sorted.
+mod json {
+    use serde_json::Value;
 
-impl Serialize for StatementJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let st = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("_type", &st.type_)?;
-        m.serialize_entry("predicate", &SortedJson(&st.predicate))?;
-        m.serialize_entry("predicateType", &st.predicate_type)?;
-        if !st.subject.is_empty() {
-            m.serialize_entry("subject", &SubjectsJson(&st.subject))?;
-        }
-        m.end()
-    }
-}
-
-struct SubjectsJson<'a>(&'a [Subject]);
-
-impl Serialize for SubjectsJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for subject in self.0 {
-            seq.serialize_element(&SubjectJson(subject))?;
-        }
-        seq.end()
-    }
-}
-
-struct SubjectJson<'a>(&'a Subject);
-
-impl Serialize for SubjectJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let subject = self.0;
-        let mut m = s.serialize_map(None)?;
-        // protojson omits empty fields; `digest` sorts before `name`.
-        if !subject.digest.is_empty() {
-            m.serialize_entry("digest", &subject.digest)?;
-        }
-        if !subject.name.is_empty() {
-            m.serialize_entry("name", &subject.name)?;
-        }
-        m.end()
-    }
-}
-
-/// A `Value` serialised with the keys of every object in sorted order, as [`sorted`]
-/// would give, without rebuilding it. serde_json's map is ordered by key unless its
-/// `preserve_order` feature is on, so the common case is a straight walk.
-struct SortedJson<'a>(&'a Value);
-
-impl Serialize for SortedJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
+    /// Writes `v` with the keys of every object in sorted order (as [`super::sorted`]
+    /// would give). serde_json's map is ordered by key unless its `preserve_order`
+    /// feature is on, so the common case is a straight walk.
+    pub(super) fn write_sorted(out: &mut Vec<u8>, v: &Value) {
+        match v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            // Numbers are rare here: let serde_json format them.
+            Value::Number(n) => {
+                let _ = serde_json::to_writer(&mut *out, n);
+            }
+            Value::String(s) => write_str(out, s),
+            Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_sorted(out, item);
+                }
+                out.push(b']');
+            }
             Value::Object(obj) => {
-                let mut m = s.serialize_map(Some(obj.len()))?;
+                out.push(b'{');
                 let in_order = obj.keys().zip(obj.keys().skip(1)).all(|(a, b)| a <= b);
+                let entry = |i: usize, k: &str, v: &Value, out: &mut Vec<u8>| {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(out, k);
+                    out.push(b':');
+                    write_sorted(out, v);
+                };
                 if in_order {
-                    for (k, v) in obj {
-                        m.serialize_entry(k, &SortedJson(v))?;
+                    for (i, (k, v)) in obj.iter().enumerate() {
+                        entry(i, k, v, out);
                     }
                 } else {
                     let mut entries: Vec<(&String, &Value)> = obj.iter().collect();
                     entries.sort_by(|a, b| a.0.cmp(b.0));
-                    for (k, v) in entries {
-                        m.serialize_entry(k, &SortedJson(v))?;
+                    for (i, (k, v)) in entries.into_iter().enumerate() {
+                        entry(i, k, v, out);
                     }
                 }
-                m.end()
+                out.push(b'}');
             }
-            Value::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for v in items {
-                    seq.serialize_element(&SortedJson(v))?;
-                }
-                seq.end()
-            }
-            other => other.serialize(s),
         }
+    }
+
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+    /// Whether any of the 8 bytes of `x` is a control character, `"` or `\\`.
+    fn needs_escape(x: u64) -> bool {
+        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+        let has_control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS != 0;
+        has_control
+            || has_zero(x ^ (ONES * u64::from(b'"')))
+            || has_zero(x ^ (ONES * u64::from(b'\\')))
+    }
+
+    /// Writes `s` as a JSON string, escaped exactly as `serde_json` escapes it:
+    /// `\"`, `\\`, `\b`, `\t`, `\n`, `\f`, `\r`, other control characters as
+    /// `\u00xx`; everything else (including non-ASCII and `/`) as is.
+    pub(super) fn write_str(out: &mut Vec<u8>, s: &str) {
+        let bytes = s.as_bytes();
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        let mut start = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            // 8 bytes at a time (a short tail padded with a byte that needs no escape);
+            // only a chunk that holds something to escape is looked at byte by byte.
+            let end = bytes.len().min(i + 8);
+            let mut word = [b'A'; 8];
+            word[..end - i].copy_from_slice(&bytes[i..end]);
+            if !needs_escape(u64::from_le_bytes(word)) {
+                i = end;
+                continue;
+            }
+            for (j, &b) in bytes.iter().enumerate().take(end).skip(i) {
+                let escape: &[u8] = match b {
+                    b'"' => b"\\\"",
+                    b'\\' => b"\\\\",
+                    0x08 => b"\\b",
+                    0x09 => b"\\t",
+                    0x0A => b"\\n",
+                    0x0C => b"\\f",
+                    0x0D => b"\\r",
+                    0x00..=0x1F => &[
+                        b'\\',
+                        b'u',
+                        b'0',
+                        b'0',
+                        HEX[usize::from(b >> 4)],
+                        HEX[usize::from(b & 0xF)],
+                    ],
+                    _ => continue,
+                };
+                out.extend_from_slice(&bytes[start..j]);
+                out.extend_from_slice(escape);
+                start = j + 1;
+            }
+            i = end;
+        }
+        out.extend_from_slice(&bytes[start..]);
+        out.push(b'"');
     }
 }
 
@@ -255,6 +327,39 @@ pub fn sorted(v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\\x00-\\x7f\"\\\\é/]{0,24}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(any::<String>(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn to_json_is_serde_json_of_to_value(predicate in value(), name in any::<String>()) {
+            let s = Statement::new(
+                STATEMENT_V1,
+                vec![Subject { name, digest: BTreeMap::from([("sha256".to_owned(), "AB".to_owned())]) }],
+                PREDICATE_SLSA_V1,
+                predicate,
+            );
+            let expected = serde_json::to_vec(&s.to_value()).unwrap_or_default();
+            prop_assert_eq!(s.to_json(), expected);
+        }
+    }
 
     #[test]
     fn subjects_sorted_normalised_and_json_compact() {

@@ -143,22 +143,3 @@ mod tests {
         );
     }
 }
-
-#[cfg(test)]
-#[allow(clippy::panic)]
-mod tmp_first_sign {
-    #[test]
-    #[ignore]
-    fn first_sign_cost() {
-        let signer = super::LocalSigner::from_file(
-            &crate::test_support::shared_dir().join("chains/keys/x509.pem"),
-            None,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        for i in 0..4 {
-            let t = std::time::Instant::now();
-            let _ = super::Signer::sign(&signer, b"hello");
-            eprintln!("sign {i}: {:?}", t.elapsed());
-        }
-    }
-}

@@ -99,12 +99,14 @@ impl Timestamp {
     pub fn to_protojson(self) -> String {
         let mut out = self.date_time();
         if self.nanos != 0 {
+            out.push('.');
+            let n = i64::from(self.nanos);
             if self.nanos.is_multiple_of(1_000_000) {
-                out.push_str(&format!(".{:03}", self.nanos / 1_000_000));
+                push_padded(&mut out, n / 1_000_000, 3);
             } else if self.nanos.is_multiple_of(1_000) {
-                out.push_str(&format!(".{:06}", self.nanos / 1_000));
+                push_padded(&mut out, n / 1_000, 6);
             } else {
-                out.push_str(&format!(".{:09}", self.nanos));
+                push_padded(&mut out, n, 9);
             }
         }
         out.push('Z');
@@ -116,12 +118,28 @@ impl Timestamp {
         let days = self.secs.div_euclid(86_400);
         let rem = self.secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            rem / 3600,
-            rem % 3600 / 60,
-            rem % 60
-        )
+        if !(0..=9999).contains(&y) {
+            return format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60
+            );
+        }
+        // The common case without the formatting machinery (same text).
+        let mut out = String::with_capacity(32);
+        push_padded(&mut out, y, 4);
+        out.push('-');
+        push_padded(&mut out, m, 2);
+        out.push('-');
+        push_padded(&mut out, d, 2);
+        out.push('T');
+        push_padded(&mut out, rem / 3600, 2);
+        out.push(':');
+        push_padded(&mut out, rem % 3600 / 60, 2);
+        out.push(':');
+        push_padded(&mut out, rem % 60, 2);
+        out
     }
 }
 
@@ -134,6 +152,25 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Appends `v` (`0 <= v < 10^width`) as exactly `width` decimal digits, zero-padded
+/// (what `{v:0width$}` writes for such a value).
+fn push_padded(out: &mut String, v: i64, width: u32) {
+    if v < 0 || v >= 10i64.pow(width) {
+        out.push_str(&format!("{v:0w$}", w = width as usize));
+        return;
+    }
+    let mut div = 10i64.pow(width.saturating_sub(1));
+    let mut v = v;
+    while div > 0 {
+        let digit = v / div;
+        out.push(char::from(
+            b'0' + u8::try_from(digit.rem_euclid(10)).unwrap_or(0),
+        ));
+        v -= digit * div;
+        div /= 10;
+    }
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
@@ -152,12 +189,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 impl fmt::Display for Timestamp {
     /// Go's `time.Time.UTC().MarshalJSON()` text (without the quotes).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.date_time())?;
+        let mut out = self.date_time();
         if self.nanos != 0 {
-            let frac = format!("{:09}", self.nanos);
-            write!(f, ".{}", frac.trim_end_matches('0'))?;
+            out.push('.');
+            push_padded(&mut out, i64::from(self.nanos), 9);
+            let trimmed = out.trim_end_matches('0').len();
+            out.truncate(trimmed);
         }
-        f.write_str("Z")
+        out.push('Z');
+        f.write_str(&out)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Key-based verification of DSSE envelopes and Sigstore bundles against an artifact.
+//! Verification of DSSE envelopes and Sigstore bundles against an artifact.
 //!
 //! [`verify_envelope`] checks, in order: a signature over the DSSE PAE verifies with the
 //! key; the payload type is in-toto; the payload is an in-toto Statement (v0.1 or v1);
@@ -7,11 +7,12 @@
 //! bundles with a DSSE envelope, and checks message-signature bundles (cosign
 //! `sign-blob`) against the artifact digest.
 //!
-//! Fail closed: every failed check is its own [`VerifyError`] variant. Transparency log
-//! verification is not implemented yet: with a key, a bundle verifies only when the
-//! caller sets [`BundleOptions::insecure_ignore_tlog`] (cosign's flag of the same name);
-//! otherwise a bundle without entries is denied and a bundle with entries is reported as
-//! undecided ([`VerifyError::TlogNotImplemented`]).
+//! Fail closed: every failed check is its own [`VerifyError`] variant.
+//!
+//! [`Verifier`] and [`Policy`] (module `verifier`) are the full Sigstore verifier:
+//! certificates (Fulcio chain at the signing time, SCTs, identity), transparency log
+//! entries (SET, inclusion proof, checkpoint, body match), RFC 3161 timestamps.
+//! [`verify_bundle`] is the key-only shortcut over it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,9 +20,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::bundle::{Bundle, BundleError, Content, HashAlgorithm};
+use crate::bundle::{Bundle, BundleError};
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
-use crate::signing::{KeyAlgorithm, KeyError, PublicKey};
+use crate::signing::{KeyError, PublicKey};
+use crate::transparency::TransparencyError;
+use crate::x509::X509Error;
+
+mod verifier;
+pub use verifier::{Policy, Verification, Verifier, VerifierOptions};
 
 /// in-toto Statement v0.1 `_type`.
 pub const STATEMENT_V0_1: &str = "https://in-toto.io/Statement/v0.1";
@@ -36,7 +42,7 @@ pub enum VerifyError {
     #[error("the envelope has no signatures")]
     NoSignatures,
     /// No signature verifies with the key.
-    #[error("no signature verifies with the given key ({checked} checked)")]
+    #[error("no signature verifies with the signer's key ({checked} checked)")]
     SignatureMismatch {
         /// How many signatures were tried.
         checked: usize,
@@ -103,6 +109,47 @@ pub enum VerifyError {
     /// The bundle is structurally invalid.
     #[error("invalid bundle")]
     Bundle(#[source] BundleError),
+    /// Conflicting or missing verifier / policy options (e.g. a key and an identity).
+    #[error("invalid verification options: {0}")]
+    InvalidOptions(String),
+    /// The trusted root cannot be loaded.
+    #[error("trusted root")]
+    Trust(#[source] crate::trust::TrustError),
+    /// A certificate authority in the trusted root does not parse.
+    #[error("invalid trusted root certificate authority")]
+    TrustedRoot(#[source] X509Error),
+    /// The bundle's key material is not what the policy expects (a certificate where a
+    /// key was given, or a key-signed bundle without a key).
+    #[error("signer mismatch: {0}")]
+    SignerMismatch(&'static str),
+    /// The signing certificate does not chain to a Fulcio CA at a verified signing time
+    /// (or is not valid then, or is malformed).
+    #[error("signing certificate")]
+    Certificate(#[source] X509Error),
+    /// No embedded SCT verifies with a trusted CT log key.
+    #[error("signed certificate timestamp")]
+    Sct(#[source] X509Error),
+    /// The certificate identity (SAN, OIDC issuer) does not match the policy.
+    #[error("certificate identity")]
+    Identity(#[source] X509Error),
+    /// An RFC 3161 timestamp does not verify against the trusted TSAs.
+    #[error("RFC 3161 timestamp")]
+    Timestamp(#[source] X509Error),
+    /// There is no verified signing time (integrated time or TSA timestamp) where one is
+    /// required (certificates; Rekor v2 entries).
+    #[error("no verified signing time (transparency log integrated time or RFC 3161 timestamp)")]
+    NoSigningTime,
+    /// A transparency log entry does not verify or does not match the bundle.
+    #[error("transparency log entry")]
+    Tlog(#[source] TransparencyError),
+    /// Fewer distinct transparency logs hold a verified entry than required.
+    #[error("verified entries in {verified} transparency logs, {required} required")]
+    TlogThreshold {
+        /// How many distinct logs verified.
+        verified: usize,
+        /// How many are required.
+        required: usize,
+    },
     /// An unknown `--type` short name that is not a URI either.
     #[error("invalid predicate type `{0}` (a cosign short name or an absolute URI)")]
     InvalidPredicateType(String),
@@ -116,7 +163,16 @@ impl VerifyError {
     /// for the offline checks implemented so far.
     #[must_use]
     pub fn is_transient(&self) -> bool {
-        false
+        match self {
+            Self::Tlog(e) => e.is_transient(),
+            Self::Certificate(e)
+            | Self::Sct(e)
+            | Self::Identity(e)
+            | Self::Timestamp(e)
+            | Self::TrustedRoot(e) => e.is_transient(),
+            Self::Trust(e) => e.is_transient(),
+            _ => false,
+        }
     }
 
     /// Whether this is a failed check (deny, exit 1), as opposed to "could not decide"
@@ -129,6 +185,9 @@ impl VerifyError {
                 | Self::Unsupported(_)
                 | Self::InvalidPredicateType(_)
                 | Self::InvalidDigest(_)
+                | Self::InvalidOptions(_)
+                | Self::TrustedRoot(_)
+                | Self::Trust(_)
         ) && !self.is_transient()
     }
 
@@ -142,7 +201,17 @@ impl VerifyError {
             Self::PredicateType { .. } | Self::NotAnAttestation { .. } => "predicate-type",
             Self::SubjectMismatch { .. } => "subject",
             Self::MessageDigestMismatch { .. } | Self::DigestAlgorithm(_) => "message-digest",
-            Self::NoTlogEntries | Self::TlogNotImplemented => "transparency-log",
+            Self::NoTlogEntries
+            | Self::TlogNotImplemented
+            | Self::Tlog(_)
+            | Self::TlogThreshold { .. } => "transparency-log",
+            Self::SignerMismatch(_) => "signer",
+            Self::Certificate(_) => "certificate",
+            Self::Sct(_) => "sct",
+            Self::Identity(_) => "identity",
+            Self::Timestamp(_) | Self::NoSigningTime => "timestamp",
+            Self::InvalidOptions(_) | Self::TrustedRoot(_) => "usage",
+            Self::Trust(_) => "trusted-root",
             Self::Unsupported(_) => "unsupported",
             Self::Bundle(_) => "bundle",
             Self::InvalidPredicateType(_) | Self::InvalidDigest(_) => "usage",
@@ -424,11 +493,13 @@ pub fn verify_envelope(
     })
 }
 
-/// Verify a Sigstore bundle with a key against an artifact.
+/// Verify a Sigstore bundle with a key against an artifact: [`Verifier::verify`] with the
+/// embedded Sigstore public-good trusted root and [`Policy::key`].
 ///
 /// DSSE bundles: as [`verify_envelope`]. Message-signature bundles: the message digest
 /// (SHA2_256) must be the artifact's and the signature must verify over the artifact.
-/// Transparency log: see the module docs.
+/// Transparency log entries are verified against the public-good Rekor keys unless
+/// [`BundleOptions::insecure_ignore_tlog`] is set; a bundle without entries is denied.
 ///
 /// # Errors
 ///
@@ -439,66 +510,18 @@ pub fn verify_bundle(
     key: &VerificationKey,
     options: &BundleOptions,
 ) -> Result<BundleVerification, VerifyError> {
-    bundle.version().map_err(VerifyError::Bundle)?;
-    let material = bundle.material().map_err(VerifyError::Bundle)?;
-    if material.public_key.is_none() {
-        return Err(VerifyError::Unsupported(
-            "the bundle carries a certificate: keyless (certificate) verification is not implemented; \
-             a key verifies only public-key bundles"
-                .into(),
-        ));
-    }
-    let content = bundle.content().map_err(VerifyError::Bundle)?;
-    if !options.insecure_ignore_tlog {
-        if material.tlog_entries.is_empty() {
-            return Err(VerifyError::NoTlogEntries);
-        }
-        return Err(VerifyError::TlogNotImplemented);
-    }
-    match content {
-        Content::DsseEnvelope(env) => {
-            let mut policy = EnvelopePolicy::new(&artifact);
-            policy.predicate_type.clone_from(&options.predicate_type);
-            verify_envelope(env, key, &policy).map(BundleVerification::Attestation)
-        }
-        Content::MessageSignature(ms) => {
-            if let Some(want) = &options.predicate_type {
-                return Err(VerifyError::NotAnAttestation {
-                    expected: want.as_uri().to_owned(),
-                });
-            }
-            let sha256 = artifact.sha256();
-            if let Some(d) = &ms.message_digest {
-                if d.algorithm != HashAlgorithm::Sha2_256 {
-                    return Err(VerifyError::DigestAlgorithm(
-                        d.algorithm.as_str().to_owned(),
-                    ));
-                }
-                if d.digest != sha256 {
-                    return Err(VerifyError::MessageDigestMismatch {
-                        artifact: hex::encode(sha256),
-                    });
-                }
-            }
-            let ok = match (artifact, key.0.algorithm()) {
-                (ArtifactRef::Bytes(b), _) => key.0.verify(b, &ms.signature).is_ok(),
-                (ArtifactRef::Sha256(_), KeyAlgorithm::EcdsaP256Sha256) => {
-                    key.0.verify_sha256_digest(&sha256, &ms.signature).is_ok()
-                }
-                (ArtifactRef::Sha256(_), _) => {
-                    return Err(VerifyError::Unsupported(
-                        "an Ed25519 message signature needs the artifact itself, not its digest"
-                            .into(),
-                    ));
-                }
-            };
-            if ok {
-                Ok(BundleVerification::MessageSignature { sha256 })
-            } else {
-                Err(VerifyError::SignatureMismatch { checked: 1 })
-            }
-        }
-    }
+    let trust = crate::trust::TrustedRoot::public_good().map_err(VerifyError::Trust)?;
+    let verifier = Verifier::new(
+        trust,
+        VerifierOptions {
+            insecure_ignore_tlog: options.insecure_ignore_tlog,
+            ..VerifierOptions::default()
+        },
+    )?;
+    let policy = Policy::key(key.clone()).with_predicate_type(options.predicate_type.clone());
+    verifier
+        .verify(bundle, artifact, &policy)
+        .map(|v| v.content)
 }
 
 #[cfg(test)]
@@ -677,15 +700,17 @@ mod tests {
         );
         let digest = ArtifactRef::Sha256(ArtifactRef::Bytes(&art).sha256());
         assert!(verify_bundle(&bundle, digest, &key, &insecure).is_ok());
-        // Fail closed on the tlog until it is implemented.
+        // The transparency log entry verifies against the public-good Rekor key.
         let r = verify_bundle(
             &bundle,
             ArtifactRef::Bytes(&art),
             &key,
             &BundleOptions::default(),
         );
-        assert!(matches!(r, Err(VerifyError::TlogNotImplemented)), "{r:?}");
-        assert!(r.as_ref().err().is_some_and(|e| !e.is_denial()));
+        assert!(
+            matches!(r, Ok(BundleVerification::MessageSignature { .. })),
+            "{r:?}"
+        );
         let r = verify_bundle(&bundle, ArtifactRef::Bytes(b"tampered"), &key, &insecure);
         assert!(
             matches!(r, Err(VerifyError::MessageDigestMismatch { .. })),
@@ -709,7 +734,7 @@ mod tests {
     }
 
     #[test]
-    fn certificate_bundles_are_undecided_with_a_key() {
+    fn certificate_bundles_are_denied_with_a_key() {
         let (bundle, art) = conformance("happy-path-v0.3");
         let (_, key, _) = setup();
         let insecure = BundleOptions {
@@ -717,7 +742,7 @@ mod tests {
             ..BundleOptions::default()
         };
         let r = verify_bundle(&bundle, ArtifactRef::Bytes(&art), &key, &insecure);
-        assert!(matches!(r, Err(VerifyError::Unsupported(_))), "{r:?}");
+        assert!(matches!(r, Err(VerifyError::SignerMismatch(_))), "{r:?}");
     }
 
     #[test]

@@ -239,7 +239,8 @@ fn pick_san(names: &[GeneralName]) -> Result<Option<SubjectAlternativeName>, X50
 pub enum StringMatcher {
     /// Byte-for-byte equality.
     Exact(String),
-    /// An anchored regular expression (`^(?:…)$` is added around the pattern).
+    /// A regular expression, anchored ([`StringMatcher::regex`]) or not
+    /// ([`StringMatcher::regex_unanchored`], cosign's semantics).
     Regex(regex::Regex),
 }
 
@@ -257,6 +258,20 @@ impl StringMatcher {
     /// [`X509Error::Regex`] when the pattern does not compile.
     pub fn regex(pattern: &str) -> Result<Self, X509Error> {
         regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map(Self::Regex)
+            .map_err(X509Error::Regex)
+    }
+
+    /// A regular-expression matcher with Go's `regexp.MatchString` semantics: the
+    /// pattern may match anywhere in the string (unanchored), as cosign and sigstore-go
+    /// match `--certificate-identity-regexp` / `--certificate-oidc-issuer-regexp`. Write
+    /// `^…$` to require a whole-string match.
+    ///
+    /// # Errors
+    ///
+    /// [`X509Error::Regex`] when the pattern does not compile.
+    pub fn regex_unanchored(pattern: &str) -> Result<Self, X509Error> {
+        regex::Regex::new(pattern)
             .map(Self::Regex)
             .map_err(X509Error::Regex)
     }

@@ -10,7 +10,6 @@ use crate::provenance::extract::{
     step_actions_results_materials, step_image_materials, task_params_and_results_materials,
 };
 use crate::tekton::{PipelineRun, RefSource, TaskRun};
-use std::collections::BTreeMap;
 
 /// Name of the resolved dependency of a PipelineRun's pipeline definition.
 pub(crate) const PIPELINE_CONFIG: &str = "pipeline";
@@ -83,19 +82,20 @@ fn remote_step_actions(tr: &TaskRun) -> impl Iterator<Item = ResourceDescriptor>
 /// Chains' `RemoveDuplicateResolvedDependencies`: drops entries whose uri, digest and
 /// content were seen before, except task/pipeline definitions and StepActions.
 fn remove_duplicates(deps: Vec<ResourceDescriptor>) -> Vec<ResourceDescriptor> {
-    let mut seen: Vec<(String, BTreeMap<String, String>, Vec<u8>)> = Vec::new();
-    let mut out = Vec::with_capacity(deps.len());
+    // The keys seen are exactly those of the entries kept so far (an entry is kept when
+    // its key is new, or anyway), so `out` itself is the set: no key is copied.
+    let same = |a: &ResourceDescriptor, b: &ResourceDescriptor| {
+        a.uri == b.uri && a.digest == b.digest && a.content == b.content
+    };
+    let mut out: Vec<ResourceDescriptor> = Vec::with_capacity(deps.len());
     for d in deps {
-        let key = (d.uri.clone(), d.digest.clone(), d.content.clone());
         let keep_anyway = d.name == TASK_CONFIG
             || d.name == PIPELINE_CONFIG
-            || d.name.starts_with(&format!("{STEP_ACTION_CONFIG}/"));
-        if seen.contains(&key) {
-            if !keep_anyway {
-                continue;
-            }
-        } else {
-            seen.push(key);
+            || d.name
+                .strip_prefix(STEP_ACTION_CONFIG)
+                .is_some_and(|rest| rest.starts_with('/'));
+        if !keep_anyway && out.iter().any(|o| same(o, &d)) {
+            continue;
         }
         out.push(d);
     }

@@ -127,6 +127,7 @@ impl ParamValue {
     }
 
     /// `json.Marshal(value)` bytes, as Go writes them.
+    #[cfg(test)]
     pub(crate) fn go_json(&self) -> String {
         let mut out = String::new();
         match self {
@@ -525,6 +526,19 @@ mod tests {
     #[test]
     fn param_value_rules() {
         assert_eq!(ParamValue::from_json(&json!("x")).go_json(), r#""x""#);
+        // The formatter's direct path gives the same bytes as the round trip.
+        for v in [
+            crate::tekton::ParamValue::String("a\"<b>\u{2028}".into()),
+            crate::tekton::ParamValue::Array(vec!["x".into(), String::new()]),
+            crate::tekton::ParamValue::Object(
+                [("k".to_owned(), "&v".to_owned())].into_iter().collect(),
+            ),
+        ] {
+            assert_eq!(
+                param_value_go_json(&v),
+                ParamValue::from_json(&v.to_json()).go_json()
+            );
+        }
         assert_eq!(
             ParamValue::from_json(&json!(["a", null])).go_json(),
             r#"["a",""]"#

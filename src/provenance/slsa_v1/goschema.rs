@@ -39,7 +39,9 @@ pub(crate) enum GoVal {
 }
 
 impl GoVal {
-    /// The encoded value as a JSON tree.
+    /// The encoded value as a JSON tree (the formatter moves it out with
+    /// [`GoVal::into_value`]).
+    #[cfg(test)]
     pub(crate) fn to_value(&self) -> Value {
         match self {
             Self::Null => Value::Null,
@@ -69,7 +71,9 @@ impl GoVal {
             Self::Str(s) => Value::String(s),
             Self::Raw(v) => v,
             Self::List(items) => Value::Array(items.into_iter().map(Self::into_value).collect()),
-            Self::Map(m) => Value::Object(m.into_iter().map(|(k, v)| (k, v.into_value())).collect()),
+            Self::Map(m) => {
+                Value::Object(m.into_iter().map(|(k, v)| (k, v.into_value())).collect())
+            }
             Self::Struct(fields) => Value::Object(
                 fields
                     .into_iter()

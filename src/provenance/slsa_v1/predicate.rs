@@ -113,7 +113,11 @@ impl Provenance {
 }
 
 fn descriptors(list: Vec<ResourceDescriptor>) -> Value {
-    Value::Array(list.into_iter().map(ResourceDescriptor::into_value).collect())
+    Value::Array(
+        list.into_iter()
+            .map(ResourceDescriptor::into_value)
+            .collect(),
+    )
 }
 
 impl ResourceDescriptor {
