@@ -89,27 +89,16 @@ impl From<VerifyError> for Failure {
         if e.is_denial() {
             Self::Deny(e)
         } else {
-            Self::Error(format!("[{}] {}", e.check(), chain(&e)))
+            Self::Error(format!("[{}] {}", e.check(), super::error_chain(&e)))
         }
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn verify_bundle(args: &VerifyBundleArgs) -> Outcome {
     match decide(args) {
         Ok(()) => Outcome::Pass,
         Err(Failure::Deny(e)) => {
-            eprintln!("hallmark: deny [{}]: {}", e.check(), chain(&e));
+            eprintln!("hallmark: deny [{}]: {}", e.check(), super::error_chain(&e));
             Outcome::Deny
         }
         Err(Failure::Error(m)) => {
@@ -130,14 +119,14 @@ fn is_digest(s: &str) -> bool {
 fn decide(args: &VerifyBundleArgs) -> Result<(), Failure> {
     let trust = match (&args.trusted_root, args.staging) {
         (Some(p), _) => TrustedRoot::from_file(p)
-            .map_err(|e| Failure::Error(format!("trusted root {}: {}", p.display(), chain(&e))))?,
+            .map_err(|e| Failure::Error(format!("trusted root {}: {}", p.display(), super::error_chain(&e))))?,
         (None, true) => {
             return Err(Failure::Error(
                 "--staging needs --trusted-root (no embedded staging trusted root)".into(),
             ));
         }
         (None, false) => TrustedRoot::public_good()
-            .map_err(|e| Failure::Error(format!("embedded trusted root: {}", chain(&e))))?,
+            .map_err(|e| Failure::Error(format!("embedded trusted root: {}", super::error_chain(&e))))?,
     };
     let policy = match (
         &args.key,
@@ -146,7 +135,7 @@ fn decide(args: &VerifyBundleArgs) -> Result<(), Failure> {
     ) {
         (Some(k), None, None) => Policy::key(
             VerificationKey::from_file(k)
-                .map_err(|e| Failure::Error(format!("key {}: {}", k.display(), chain(&e))))?,
+                .map_err(|e| Failure::Error(format!("key {}: {}", k.display(), super::error_chain(&e))))?,
         ),
         (None, Some(san), Some(iss)) => Policy::identity(IdentityMatcher::new(
             StringMatcher::exact(san.clone()),

@@ -131,7 +131,7 @@ impl From<VerifyError> for Failure {
         } else {
             Self::Error {
                 check: e.check(),
-                message: error_chain(&e),
+                message: super::error_chain(&e),
             }
         }
     }
@@ -142,17 +142,6 @@ fn input_error(e: &anyhow::Error) -> Failure {
         check: "input",
         message: format!("{e:#}"),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Run `hallmark verify`.
@@ -172,7 +161,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     };
     let reasons: Vec<serde_json::Value> = match &result {
         Ok(_) => Vec::new(),
-        Err(Failure::Deny(e)) => vec![json!({"check": e.check(), "message": error_chain(e)})],
+        Err(Failure::Deny(e)) => vec![json!({"check": e.check(), "message": super::error_chain(e)})],
         Err(Failure::Error { check, message }) => vec![json!({"check": check, "message": message})],
     };
     match args.output {
@@ -206,7 +195,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 );
                 println!("pass: {artifact_label}: {} {what} verified", p.kind);
             }
-            Err(Failure::Deny(e)) => println!("deny: {artifact_label}: {}", error_chain(e)),
+            Err(Failure::Deny(e)) => println!("deny: {artifact_label}: {}", super::error_chain(e)),
             Err(Failure::Error { message, .. }) => eprintln!("hallmark: error: {message}"),
         },
     }
@@ -346,7 +335,7 @@ fn identity_matcher(args: &VerifyArgs) -> Result<Option<IdentityMatcher>, Failur
     let regex = |p: &str| {
         StringMatcher::regex_unanchored(p).map_err(|e| Failure::Error {
             check: "usage",
-            message: format!("invalid regular expression `{p}`: {}", error_chain(&e)),
+            message: format!("invalid regular expression `{p}`: {}", super::error_chain(&e)),
         })
     };
     let san = match (

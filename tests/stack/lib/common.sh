@@ -18,30 +18,34 @@ export GOTOOLCHAIN=local
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
+# cached DIR LABEL COMMAND...
+# Runs COMMAND once to fill the cache directory DIR (marked done by DIR/.done), under a
+# per-directory lock so concurrent callers wait instead of building twice, and records
+# the build time in DIR/.build-seconds. A failed build leaves DIR not done.
+cached() {
+  local dir=$1 label=$2; shift 2
+  [ -f "$dir/.done" ] && return 0
+  mkdir -p "$dir"
+  (
+    flock 9
+    if [ ! -f "$dir/.done" ]; then
+      local start=$SECONDS
+      log "building $label (cached in $dir)"
+      "$@" >&2 || die "building $label failed"
+      printf '%s\n' "$((SECONDS - start))" > "$dir/.build-seconds"
+      touch "$dir/.done"
+      log "built $label in $((SECONDS - start)) s"
+    fi
+  ) 9>"$dir.lock" || exit 2
+}
+
 # go_tool NAME MODULE VERSION [ENV=VAL...]
-# Prints the path of the binary NAME built from MODULE@VERSION, building it on first use.
-# Concurrent callers wait on a per-tool lock instead of building twice.
+# Prints the path of the binary built from MODULE@VERSION, building it on first use.
 go_tool() {
   local name=$1 module=$2 version=$3; shift 3
   local dir="$HALLMARK_CACHE/tools/$name/$version"
-  local bin
-  bin="$dir/$(basename "$module")"
-  if [ ! -x "$dir/.done" ] && [ ! -f "$dir/.done" ]; then
-    mkdir -p "$dir"
-    (
-      flock 9
-      if [ ! -f "$dir/.done" ]; then
-        local start=$SECONDS
-        log "building $name $module@$version (cached in $dir)"
-        env "$@" GOBIN="$dir" go install -trimpath "$module@$version" >&2 \
-          || die "go install $module@$version failed"
-        printf '%s\n' "$((SECONDS - start))" > "$dir/.build-seconds"
-        touch "$dir/.done"
-        log "built $name in $((SECONDS - start)) s"
-      fi
-    ) 9>"$dir.lock" || exit 2
-  fi
-  printf '%s\n' "$bin"
+  cached "$dir" "$name $module@$version" env "$@" GOBIN="$dir" go install -trimpath "$module@$version"
+  printf '%s\n' "$dir/$(basename "$module")"
 }
 
 # cargo_tool NAME VERSION
@@ -49,24 +53,13 @@ go_tool() {
 cargo_tool() {
   local name=$1 version=$2
   local root="$HALLMARK_CACHE/tools/$name/$version"
-  if [ ! -f "$root/.done" ]; then
-    mkdir -p "$root"
-    (
-      flock 9
-      if [ ! -f "$root/.done" ]; then
-        local start=$SECONDS
-        log "installing $name $version (cached in $root)"
-        CARGO_TARGET_DIR="$HALLMARK_CACHE/cargo-target/$name" \
-          cargo install --locked --quiet --root "$root" "$name@$version" >&2 \
-          || die "cargo install $name@$version failed"
-        printf '%s\n' "$((SECONDS - start))" > "$root/.build-seconds"
-        rm -rf "$HALLMARK_CACHE/cargo-target/$name"
-        touch "$root/.done"
-        log "installed $name in $((SECONDS - start)) s"
-      fi
-    ) 9>"$root.lock" || exit 2
-  fi
+  cached "$root" "$name $version" _cargo_install "$name" "$version" "$root"
   printf '%s\n' "$root/bin/$name"
+}
+_cargo_install() {
+  local target="$HALLMARK_CACHE/cargo-target/$1"
+  CARGO_TARGET_DIR="$target" cargo install --locked --quiet --root "$3" "$1@$2" \
+    && rm -rf "$target"
 }
 
 # py_tool NAME PACKAGE VERSION [EXECUTABLE]
@@ -75,20 +68,11 @@ cargo_tool() {
 py_tool() {
   local name=$1 package=$2 version=$3 exe=${4:-$1}
   local venv="$HALLMARK_CACHE/tools/$name/$version"
-  if [ ! -f "$venv/.done" ]; then
-    mkdir -p "$(dirname "$venv")"
-    (
-      flock 9
-      if [ ! -f "$venv/.done" ]; then
-        log "installing $package==$version (cached in $venv)"
-        python3 -m venv "$venv" >&2 || die "python3 -m venv failed"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version" >&2 \
-          || die "pip install $package==$version failed"
-        touch "$venv/.done"
-      fi
-    ) 9>"$venv.lock" || exit 2
-  fi
+  cached "$venv" "$package==$version" _pip_install "$venv" "$package==$version"
   printf '%s\n' "$venv/bin/$exe"
+}
+_pip_install() {
+  python3 -m venv "$1" && "$1/bin/pip" install --quiet --disable-pip-version-check "$2"
 }
 
 # go_local_tool NAME DIR
@@ -99,19 +83,7 @@ go_local_tool() {
   local name=$1 src=$2 key
   key=$(cd "$src" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-16)
   local dir="$HALLMARK_CACHE/tools/$name/$key"
-  if [ ! -f "$dir/.done" ]; then
-    mkdir -p "$dir"
-    (
-      flock 9
-      if [ ! -f "$dir/.done" ]; then
-        local start=$SECONDS
-        log "building $name from $src (cached in $dir)"
-        (cd "$src" && go build -trimpath -o "$dir/$name" .) >&2 || die "go build $src failed"
-        printf '%s\n' "$((SECONDS - start))" > "$dir/.build-seconds"
-        touch "$dir/.done"
-        log "built $name in $((SECONDS - start)) s"
-      fi
-    ) 9>"$dir.lock" || exit 2
-  fi
+  cached "$dir" "$name from $src" _go_build "$src" "$dir/$name"
   printf '%s\n' "$dir/$name"
 }
+_go_build() { (cd "$1" && go build -trimpath -o "$2" .); }
