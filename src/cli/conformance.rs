@@ -118,25 +118,30 @@ fn is_digest(s: &str) -> bool {
 
 fn decide(args: &VerifyBundleArgs) -> Result<(), Failure> {
     let trust = match (&args.trusted_root, args.staging) {
-        (Some(p), _) => TrustedRoot::from_file(p)
-            .map_err(|e| Failure::Error(format!("trusted root {}: {}", p.display(), super::error_chain(&e))))?,
+        (Some(p), _) => TrustedRoot::from_file(p).map_err(|e| {
+            Failure::Error(format!(
+                "trusted root {}: {}",
+                p.display(),
+                super::error_chain(&e)
+            ))
+        })?,
         (None, true) => {
             return Err(Failure::Error(
                 "--staging needs --trusted-root (no embedded staging trusted root)".into(),
             ));
         }
-        (None, false) => TrustedRoot::public_good()
-            .map_err(|e| Failure::Error(format!("embedded trusted root: {}", super::error_chain(&e))))?,
+        (None, false) => TrustedRoot::public_good().map_err(|e| {
+            Failure::Error(format!("embedded trusted root: {}", super::error_chain(&e)))
+        })?,
     };
     let policy = match (
         &args.key,
         &args.certificate_identity,
         &args.certificate_oidc_issuer,
     ) {
-        (Some(k), None, None) => Policy::key(
-            VerificationKey::from_file(k)
-                .map_err(|e| Failure::Error(format!("key {}: {}", k.display(), super::error_chain(&e))))?,
-        ),
+        (Some(k), None, None) => Policy::key(VerificationKey::from_file(k).map_err(|e| {
+            Failure::Error(format!("key {}: {}", k.display(), super::error_chain(&e)))
+        })?),
         (None, Some(san), Some(iss)) => Policy::identity(IdentityMatcher::new(
             StringMatcher::exact(san.clone()),
             StringMatcher::exact(iss.clone()),

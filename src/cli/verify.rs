@@ -161,7 +161,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     };
     let reasons: Vec<serde_json::Value> = match &result {
         Ok(_) => Vec::new(),
-        Err(Failure::Deny(e)) => vec![json!({"check": e.check(), "message": super::error_chain(e)})],
+        Err(Failure::Deny(e)) => {
+            vec![json!({"check": e.check(), "message": super::error_chain(e)})]
+        }
         Err(Failure::Error { check, message }) => vec![json!({"check": check, "message": message})],
     };
     match args.output {
@@ -335,7 +337,10 @@ fn identity_matcher(args: &VerifyArgs) -> Result<Option<IdentityMatcher>, Failur
     let regex = |p: &str| {
         StringMatcher::regex_unanchored(p).map_err(|e| Failure::Error {
             check: "usage",
-            message: format!("invalid regular expression `{p}`: {}", super::error_chain(&e)),
+            message: format!(
+                "invalid regular expression `{p}`: {}",
+                super::error_chain(&e)
+            ),
         })
     };
     let san = match (
