@@ -15,8 +15,8 @@ use crate::bundle::Bundle;
 use crate::dsse::Envelope;
 use crate::trust::TrustedRoot;
 use crate::verify::{
-    self, ArtifactRef, BundleVerification, EnvelopePolicy, Policy, PredicateType, VerificationKey,
-    VerifiedStatement, Verifier, VerifierOptions, VerifyError,
+    self, ArtifactRef, BundleVerification, EnvelopePolicy, LoggedEntry, Policy, PredicateType,
+    VerificationKey, VerifiedStatement, Verifier, VerifierOptions, VerifyError,
 };
 use crate::x509::{IdentityMatcher, StringMatcher};
 
@@ -98,8 +98,9 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub insecure_ignore_sct: bool,
 
-    /// Report format: `text` (one line) or `json` (`{"decision":"pass"|"deny"|"error",
-    /// "reasons":[...]}`).
+    /// Report format: `text` (a `pass:`/`deny:` line, then who signed, where it was logged
+    /// and when) or `json` (`{"decision":"pass"|"deny"|"error", "reasons":[...], ...}`;
+    /// the schema is in docs/verify-report.md).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
     pub output: OutputFormat,
 }
@@ -111,6 +112,54 @@ struct Passed {
     /// Keyless signer (SAN, OIDC issuer) and verified log entries, for bundles.
     signer: Option<(Option<String>, Option<String>)>,
     tlog_entries: usize,
+    /// Where and when the signature was logged.
+    logged: Vec<LoggedEntry>,
+    /// Verified signing times (log integrated times and RFC 3161 times).
+    signing_times: Vec<String>,
+}
+
+impl Passed {
+    /// The human-readable lines after `pass:`: who signed, where it was logged, when.
+    fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        match (&self.signer, &self.statement) {
+            (Some((san, issuer)), _) => lines.push(format!(
+                "signed by {} (OIDC issuer {})",
+                san.as_deref().unwrap_or("<no SAN>"),
+                issuer.as_deref().unwrap_or("<none>")
+            )),
+            (None, Some(s)) if !s.key_id.is_empty() => {
+                lines.push(format!("signed with the given key (keyid {})", s.key_id));
+            }
+            (None, _) => lines.push("signed with the given key".to_owned()),
+        }
+        if self.logged.is_empty() {
+            lines
+                .push("not checked against a transparency log (--insecure-ignore-tlog)".to_owned());
+        }
+        for e in &self.logged {
+            match &e.integrated_time {
+                Some(t) => lines.push(format!(
+                    "logged in {} at index {}, integrated {t}",
+                    e.log_url, e.log_index
+                )),
+                None => lines.push(format!("logged in {} at index {}", e.log_url, e.log_index)),
+            }
+        }
+        if !self.signing_times.is_empty() {
+            lines.push(format!(
+                "signing time(s) verified: {}",
+                self.signing_times.join(", ")
+            ));
+        }
+        if let Some(s) = &self.statement {
+            for subject in &s.statement.subject {
+                let digest = subject.digest.get("sha256").map_or("", String::as_str);
+                lines.push(format!("subject {} sha256:{digest}", subject.name));
+            }
+        }
+        lines
+    }
 }
 
 /// A decision with its reasons.
@@ -176,6 +225,18 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             if let Ok(p) = &result {
                 report["verified"] = json!(p.kind);
                 report["tlogEntries"] = json!(p.tlog_entries);
+                report["logged"] = p
+                    .logged
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "logUrl": e.log_url,
+                            "logIndex": e.log_index,
+                            "integratedTime": e.integrated_time.map(|t| t.to_string()),
+                        })
+                    })
+                    .collect();
+                report["signingTimes"] = json!(p.signing_times);
                 if let Some((san, issuer)) = &p.signer {
                     report["certificateIdentity"] = json!(san);
                     report["certificateOidcIssuer"] = json!(issuer);
@@ -196,6 +257,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     |s| format!("attestation {}", s.statement.predicate_type),
                 );
                 println!("pass: {artifact_label}: {} {what} verified", p.kind);
+                for line in p.describe() {
+                    println!("  {line}");
+                }
             }
             Err(Failure::Deny(e)) => println!("deny: {artifact_label}: {}", super::error_chain(e)),
             Err(Failure::Error { message, .. }) => eprintln!("hallmark: error: {message}"),
@@ -291,6 +355,8 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 statement: Some(statement),
                 signer: None,
                 tlog_entries: 0,
+                logged: Vec::new(),
+                signing_times: Vec::new(),
             })
         }
         Source::Bundle(path) => {
@@ -326,6 +392,8 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 statement,
                 signer,
                 tlog_entries: v.tlog_entries,
+                logged: v.logged,
+                signing_times: v.signing_times.iter().map(ToString::to_string).collect(),
             })
         }
     }

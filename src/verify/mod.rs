@@ -27,7 +27,7 @@ use crate::transparency::TransparencyError;
 use crate::x509::X509Error;
 
 mod verifier;
-pub use verifier::{Policy, Verification, Verifier, VerifierOptions};
+pub use verifier::{LoggedEntry, Policy, Verification, Verifier, VerifierOptions};
 
 /// in-toto Statement v0.1 `_type`.
 pub const STATEMENT_V0_1: &str = "https://in-toto.io/Statement/v0.1";

@@ -148,6 +148,20 @@ pub struct Verification {
     pub san: Option<String>,
     /// The signer's OIDC issuer, for certificate bundles.
     pub issuer: Option<String>,
+    /// Every verified transparency-log entry: where and when the signature was logged.
+    pub logged: Vec<LoggedEntry>,
+}
+
+/// Where a verified signature was logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedEntry {
+    /// The log's base URL, from the trusted root.
+    pub log_url: String,
+    /// The entry's log index.
+    pub log_index: i64,
+    /// When the log integrated it (Rekor v1); `None` for Rekor v2, whose time comes from a
+    /// timestamp authority.
+    pub integrated_time: Option<Timestamp>,
 }
 
 /// A verifier for one deployment: a trusted root and options, built once.
@@ -348,6 +362,7 @@ impl Verifier {
         // the artifact." §4.6: "Verifiers MUST ensure that multiple entries in the same
         // log do not both count towards the threshold."
         let mut verified_logs: Vec<Vec<u8>> = Vec::new();
+        let mut logged = Vec::new();
         if !self.options.insecure_ignore_tlog {
             for entry in &material.tlog_entries {
                 let rekor_v2 = entry.integrated_time == 0;
@@ -373,6 +388,11 @@ impl Verifier {
                 if let Some(t) = v.integrated_time {
                     times.push(t);
                 }
+                logged.push(LoggedEntry {
+                    log_url: v.log_url.clone(),
+                    log_index: v.log_index,
+                    integrated_time: v.integrated_time,
+                });
                 if !verified_logs.contains(&v.log_id) {
                     verified_logs.push(v.log_id);
                 }
@@ -454,6 +474,7 @@ impl Verifier {
             signing_times: times,
             san,
             issuer,
+            logged,
         })
     }
 }
