@@ -29,7 +29,8 @@ RUNS=${1:-21}
 case $RUNS in '' | *[!0-9]*) echo "usage: $0 [RUNS]" >&2; exit 2 ;; esac
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-FIXTURES=${HALLMARK_FIXTURES:-/work/shared/fixtures}
+# The shared fixtures beside the checkout, as tests/run finds them.
+FIXTURES=${HALLMARK_FIXTURES:-${HALLMARK_SHARED_DIR:-$ROOT/../shared}/fixtures}
 CASE_DIR="$FIXTURES/sigstore-conformance/bundle-verify/happy-path-intoto-in-dsse-v3"
 BUNDLE="$CASE_DIR/bundle.sigstore.json"
 ARTIFACT="$CASE_DIR/../a.txt"
