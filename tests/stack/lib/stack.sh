@@ -34,10 +34,30 @@ PORT_REKOR=13000
 COMPONENTS=(registry registry-referrers registry-tls mariadb redis
   trillian-log-server trillian-log-signer rekor)
 
+# Later parts of the stack live in their own files, tests/stack/lib/part-NAME.sh. Each one
+# appends its components to COMPONENTS (in dependency order), records which part owns each
+# in COMPONENT_PART, and defines NAME_{deps,install,prepare,cmd,healthy,after} C (called for
+# the components it owns, like the cases below), NAME_install_peers and NAME_env.
+STACK_PARTS=()
+declare -A COMPONENT_PART=()
+# part_hook STEP C : runs the STEP function of the part that owns component C (if any).
+part_hook() {
+  local part=${COMPONENT_PART[$2]:-}
+  [ -n "$part" ] || return 0
+  "${part}_$1" "$2"
+}
+for _part_file in "$(dirname "${BASH_SOURCE[0]}")"/part-*.sh; do
+  [ -f "$_part_file" ] || continue
+  # shellcheck source=/dev/null
+  . "$_part_file"
+done
+unset _part_file
+
 deps_of() {
   case $1 in
     trillian-log-server | trillian-log-signer) echo mariadb ;;
     rekor) echo redis trillian-log-server trillian-log-signer ;;
+    *) part_hook deps "$1" ;;
   esac
 }
 
@@ -130,6 +150,7 @@ install_component() {
       check_deb redis-server "$DEB_REDIS_VERSION" ;;
     trillian-log-server | trillian-log-signer) tool "$1" >/dev/null ;;
     rekor) tool rekor-server >/dev/null; tool cosign >/dev/null ;;
+    *) part_hook install "$1" ;;
   esac
 }
 
@@ -137,6 +158,7 @@ install_component() {
 install_peers() {
   local t
   for t in cosign cosign-v2 rekor-cli crane; do tool "$t" >/dev/null; done
+  for p in "${STACK_PARTS[@]}"; do "${p}_install_peers"; done
 }
 
 # --- per-component setup and command lines --------------------------------------------
@@ -206,6 +228,7 @@ prepare_component() {
       if [ ! -f "$d/signer.pem" ]; then
         openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/signer.pem" 2>/dev/null
       fi ;;
+    *) part_hook prepare "$c" ;;
   esac
 }
 
@@ -246,6 +269,7 @@ component_cmd() {
       if [ -s "$d/tree-id" ]; then
         CMD+=(--trillian_log_server.tlog_id="$(cat "$d/tree-id")")
       fi ;;
+    *) part_hook cmd "$c" ;;
   esac
 }
 
@@ -268,6 +292,7 @@ healthy() {
     trillian-log-server) [ "$(http_code "http://$STACK_HOST:$PORT_TRILLIAN_HTTP/healthz")" = 200 ] ;;
     trillian-log-signer) [ "$(http_code "http://$STACK_HOST:$PORT_SIGNER_HTTP/healthz")" = 200 ] ;;
     rekor) [ "$(http_code "http://$STACK_HOST:$PORT_REKOR/api/v1/log")" = 200 ] ;;
+    *) part_hook healthy "$c" ;;
   esac
 }
 
@@ -354,6 +379,7 @@ after_start() {
           --out "$d/trusted_root.json" >>"$STACK_DIR/logs/rekor.log" 2>&1 \
           || die "cosign trusted-root create failed (log: $STACK_DIR/logs/rekor.log)"
       fi ;;
+    *) part_hook after "$c" ;;
   esac
 }
 
@@ -447,4 +473,5 @@ print_env() {
   printf 'export HALLMARK_STACK_COSIGN_V2=%q\n' "$(tool cosign-v2)"
   printf 'export HALLMARK_STACK_REKOR_CLI=%q\n' "$(tool rekor-cli)"
   printf 'export HALLMARK_STACK_CRANE=%q\n' "$(tool crane)"
+  for p in "${STACK_PARTS[@]}"; do "${p}_env"; done
 }
