@@ -1,0 +1,3 @@
+module hallmark.test/stack/oidc
+
+go 1.24
