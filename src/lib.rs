@@ -9,6 +9,7 @@
 //! - [`signing`]: the [`signing::Signer`] trait and local key files (cosign, PKCS#8).
 //! - [`bundle`]: Sigstore bundle (v0.1–v0.3) reading.
 //! - [`verify`]: signature, payload and subject checks on envelopes and bundles.
+//! - [`oci`]: registries: image references, manifests, cosign's legacy layout, referrers.
 //! - [`config`]: Chains' `chains-config` keys, parsed into a typed model.
 //! - [`cli`]: one file per subcommand: flags → config model → library calls.
 
@@ -16,6 +17,7 @@ pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod dsse;
+pub mod oci;
 pub mod provenance;
 pub mod signing;
 pub mod tekton;

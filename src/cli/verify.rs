@@ -13,6 +13,7 @@ use serde_json::json;
 use super::Outcome;
 use crate::bundle::Bundle;
 use crate::dsse::Envelope;
+use crate::oci::{ImageRef, OciError, RegistryClient, RegistryOptions, find_attestations};
 use crate::trust::TrustedRoot;
 use crate::verify::{
     self, ArtifactRef, BundleVerification, EnvelopePolicy, LoggedEntry, Policy, PredicateType,
@@ -33,8 +34,11 @@ pub enum OutputFormat {
 /// Flags of `hallmark verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// What was signed: a file, or `sha256:<hex>` (its digest). `IMAGE@DIGEST`
-    /// (verification from a registry) is not supported yet.
+    /// What was signed: a file, or `sha256:<hex>` (its digest), with `--envelope` or
+    /// `--bundle`; or an image `REGISTRY/REPOSITORY@sha256:<hex>` alone, whose attestations
+    /// are read from its registry (OCI 1.1 referrer bundles, the `sha256-<hex>` fallback
+    /// tag, and cosign's legacy `sha256-<hex>.att` tag). The image passes when at least
+    /// one attestation verifies.
     #[arg(value_name = "ARTIFACT")]
     pub artifact: String,
 
@@ -98,6 +102,20 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub insecure_ignore_sct: bool,
 
+    /// A registry (`host` or `host:port`) to reach over plain HTTP instead of HTTPS.
+    /// Repeatable. `localhost`, `127.0.0.1` and `[::1]` are always plain HTTP, as in cosign.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+
+    /// A PEM file of CA certificates to trust for registries, besides the system roots.
+    /// Repeatable.
+    #[arg(long = "registry-ca", value_name = "FILE")]
+    pub registry_cas: Vec<PathBuf>,
+
+    /// Timeout of each registry request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub registry_timeout: u64,
+
     /// Report format: `text` (a `pass:`/`deny:` line, then who signed, where it was logged
     /// and when) or `json` (`{"decision":"pass"|"deny"|"error", "reasons":[...], ...}`;
     /// the schema is in docs/verify-report.md).
@@ -116,6 +134,41 @@ struct Passed {
     logged: Vec<LoggedEntry>,
     /// Verified signing times (log integrated times and RFC 3161 times).
     signing_times: Vec<String>,
+    /// Where the verified attestation was found (images).
+    location: Option<String>,
+    /// Every attestation found beside an image, with its verdict (images).
+    attestations: Vec<Checked>,
+}
+
+/// One attestation found beside an image, and what became of it.
+struct Checked {
+    location: String,
+    /// `pass`, `deny` (a check failed), `skipped` (unreadable) or `error`.
+    decision: &'static str,
+    check: Option<&'static str>,
+    message: Option<String>,
+    predicate_type: Option<String>,
+}
+
+impl Checked {
+    fn to_json(&self) -> serde_json::Value {
+        let mut v = json!({"location": self.location, "decision": self.decision});
+        if let Some(c) = self.check {
+            v["reasons"] = json!([{"check": c, "message": self.message}]);
+        }
+        if let Some(p) = &self.predicate_type {
+            v["predicateType"] = json!(p);
+        }
+        v
+    }
+
+    fn line(&self) -> String {
+        match (&self.check, &self.message, &self.predicate_type) {
+            (Some(c), Some(m), _) => format!("{}: {} ({c}: {m})", self.location, self.decision),
+            (_, _, Some(p)) => format!("{}: {} ({p})", self.location, self.decision),
+            _ => format!("{}: {}", self.location, self.decision),
+        }
+    }
 }
 
 impl Passed {
@@ -166,6 +219,11 @@ impl Passed {
 enum Failure {
     /// A verification check failed (exit 1).
     Deny(VerifyError),
+    /// No attestation beside an image verified (exit 1).
+    DenyImage {
+        message: String,
+        attestations: Vec<Checked>,
+    },
     /// Could not decide (exit 2).
     Error {
         check: &'static str,
@@ -205,13 +263,25 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let result = decide(args, &mut digest_hex);
     let (outcome, decision) = match &result {
         Ok(_) => (Outcome::Pass, "pass"),
-        Err(Failure::Deny(_)) => (Outcome::Deny, "deny"),
+        Err(Failure::Deny(_) | Failure::DenyImage { .. }) => (Outcome::Deny, "deny"),
         Err(Failure::Error { .. }) => (Outcome::Error, "error"),
     };
     let reasons: Vec<serde_json::Value> = match &result {
         Ok(_) => Vec::new(),
         Err(Failure::Deny(e)) => {
             vec![json!({"check": e.check(), "message": super::error_chain(e)})]
+        }
+        Err(Failure::DenyImage {
+            message,
+            attestations,
+        }) => {
+            let mut r = vec![json!({"check": "attestations", "message": message})];
+            r.extend(
+                attestations.iter().filter(|a| a.check.is_some()).map(
+                    |a| json!({"check": a.check, "message": a.message, "location": a.location}),
+                ),
+            );
+            r
         }
         Err(Failure::Error { check, message }) => vec![json!({"check": check, "message": message})],
     };
@@ -248,6 +318,20 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     report["keyId"] = json!(s.key_id);
                 }
             }
+            let checked = match &result {
+                Ok(p) => Some(&p.attestations),
+                Err(Failure::DenyImage { attestations, .. }) => Some(attestations),
+                _ => None,
+            };
+            if let Some(list) = checked.filter(|_| image_mode(args)) {
+                report["attestations"] = list.iter().map(Checked::to_json).collect();
+                if let Ok(Passed {
+                    location: Some(l), ..
+                }) = &result
+                {
+                    report["location"] = json!(l);
+                }
+            }
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         OutputFormat::Text => match &result {
@@ -256,12 +340,31 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     || "signature".to_owned(),
                     |s| format!("attestation {}", s.statement.predicate_type),
                 );
-                println!("pass: {artifact_label}: {} {what} verified", p.kind);
+                let at = p
+                    .location
+                    .as_ref()
+                    .map_or_else(String::new, |l| format!(" ({l})"));
+                println!("pass: {artifact_label}: {} {what} verified{at}", p.kind);
                 for line in p.describe() {
                     println!("  {line}");
                 }
+                if p.attestations.len() > 1 {
+                    println!("  {} attestations found:", p.attestations.len());
+                    for a in &p.attestations {
+                        println!("    {}", a.line());
+                    }
+                }
             }
             Err(Failure::Deny(e)) => println!("deny: {artifact_label}: {}", super::error_chain(e)),
+            Err(Failure::DenyImage {
+                message,
+                attestations,
+            }) => {
+                println!("deny: {artifact_label}: {message}");
+                for a in attestations {
+                    println!("  {}", a.line());
+                }
+            }
             Err(Failure::Error { message, .. }) => eprintln!("hallmark: error: {message}"),
         },
     }
@@ -277,18 +380,13 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
     let source = match (&args.envelope, &args.bundle) {
         (Some(e), None) => Source::Envelope(e),
         (None, Some(b)) => Source::Bundle(b),
+        (None, None) if image_mode(args) => Source::Image,
         _ => {
             return Err(Failure::Error {
                 check: "usage",
-                message: if looks_like_image(&args.artifact) {
-                    format!(
-                        "verifying an image from its registry ({}) is not supported yet; \
-                         pass --envelope FILE or --bundle FILE with the artifact",
-                        args.artifact
-                    )
-                } else {
-                    "pass --envelope FILE or --bundle FILE".to_owned()
-                },
+                message: "pass --envelope FILE or --bundle FILE with a file or sha256:<hex>, \
+                          or an image REGISTRY/REPOSITORY@sha256:<hex> alone"
+                    .to_owned(),
             });
         }
     };
@@ -310,17 +408,26 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
         None => None,
     };
     let identity = identity_matcher(args)?;
+    if matches!(source, Source::Image) {
+        let image = ImageRef::parse(&args.artifact).map_err(|e| Failure::Error {
+            check: "usage",
+            message: e.to_string(),
+        })?;
+        *digest_hex = Some(image.digest.hex().to_owned());
+        if key.is_none() && identity.is_none() {
+            return Err(Failure::Error {
+                check: "usage",
+                message: "pass --key KEY, or --certificate-identity[-regexp] with \
+                          --certificate-oidc-issuer[-regexp]"
+                    .into(),
+            });
+        }
+        let policy = Policy::new(key, identity, false)?.with_predicate_type(predicate_type);
+        return decide_image(args, &image, &policy);
+    }
     let bytes;
     let artifact = if args.artifact.starts_with("sha256:") {
         ArtifactRef::parse_digest(&args.artifact)?
-    } else if looks_like_image(&args.artifact) && !Path::new(&args.artifact).exists() {
-        return Err(Failure::Error {
-            check: "usage",
-            message: format!(
-                "verifying an image reference ({}) is not supported yet",
-                args.artifact
-            ),
-        });
     } else {
         bytes = std::fs::read(&args.artifact)
             .with_context(|| format!("reading artifact {}", args.artifact))
@@ -357,6 +464,8 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 tlog_entries: 0,
                 logged: Vec::new(),
                 signing_times: Vec::new(),
+                location: None,
+                attestations: Vec::new(),
             })
         }
         Source::Bundle(path) => {
@@ -366,37 +475,164 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             let bundle = Bundle::from_json(&raw)
                 .with_context(|| format!("parsing bundle {}", path.display()))
                 .map_err(|e| input_error(&e))?;
-            let trust = match &args.trusted_root {
-                Some(p) => TrustedRoot::from_file(p)
-                    .with_context(|| format!("reading trusted root {}", p.display())),
-                None => TrustedRoot::public_good().context("embedded trusted root"),
-            }
-            .map_err(|e| input_error(&e))?;
-            let verifier = Verifier::new(
-                trust,
-                VerifierOptions {
-                    insecure_ignore_tlog: args.insecure_ignore_tlog,
-                    insecure_ignore_sct: args.insecure_ignore_sct,
-                    ..VerifierOptions::default()
-                },
-            )?;
+            let verifier = make_verifier(args)?;
             let policy = Policy::new(key, identity, false)?.with_predicate_type(predicate_type);
             let v = verifier.verify(&bundle, artifact, &policy)?;
-            let signer = v.san.is_some().then(|| (v.san.clone(), v.issuer.clone()));
-            let (kind, statement) = match v.content {
-                BundleVerification::Attestation(s) => ("bundle/dsse", Some(s)),
-                _ => ("bundle/message-signature", None),
-            };
-            Ok(Passed {
-                kind,
-                statement,
-                signer,
-                tlog_entries: v.tlog_entries,
-                logged: v.logged,
-                signing_times: v.signing_times.iter().map(ToString::to_string).collect(),
-            })
+            Ok(passed(v, None))
+        }
+        Source::Image => unreachable_image(),
+    }
+}
+
+/// The image branch returns before the artifact is read.
+fn unreachable_image() -> Result<Passed, Failure> {
+    Err(Failure::Error {
+        check: "usage",
+        message: "internal: image source reached the file path".into(),
+    })
+}
+
+fn passed(v: crate::verify::Verification, location: Option<String>) -> Passed {
+    let signer = v.san.is_some().then(|| (v.san.clone(), v.issuer.clone()));
+    let (kind, statement) = match v.content {
+        BundleVerification::Attestation(s) => ("bundle/dsse", Some(s)),
+        _ => ("bundle/message-signature", None),
+    };
+    Passed {
+        kind,
+        statement,
+        signer,
+        tlog_entries: v.tlog_entries,
+        logged: v.logged,
+        signing_times: v.signing_times.iter().map(ToString::to_string).collect(),
+        location,
+        attestations: Vec::new(),
+    }
+}
+
+fn make_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
+    let trust = match &args.trusted_root {
+        Some(p) => TrustedRoot::from_file(p)
+            .with_context(|| format!("reading trusted root {}", p.display())),
+        None => TrustedRoot::public_good().context("embedded trusted root"),
+    }
+    .map_err(|e| input_error(&e))?;
+    Ok(Verifier::new(
+        trust,
+        VerifierOptions {
+            insecure_ignore_tlog: args.insecure_ignore_tlog,
+            insecure_ignore_sct: args.insecure_ignore_sct,
+            ..VerifierOptions::default()
+        },
+    )?)
+}
+
+/// Read the image's attestations from its registry and verify each: the image passes when
+/// at least one does.
+fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<Passed, Failure> {
+    let verifier = make_verifier(args)?;
+    let registry_error = |e: &OciError| Failure::Error {
+        check: "registry",
+        message: super::error_chain(e),
+    };
+    let client = RegistryClient::new(RegistryOptions {
+        insecure_registries: args.insecure_registries.clone(),
+        ca_files: args.registry_cas.clone(),
+        timeout: std::time::Duration::from_secs(args.registry_timeout.max(1)),
+        ..RegistryOptions::default()
+    })
+    .map_err(|e| registry_error(&e))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error {
+            check: "input",
+            message: format!("starting the async runtime: {e}"),
+        })?;
+    let discovery = runtime
+        .block_on(find_attestations(&client, image))
+        .map_err(|e| registry_error(&e))?;
+    let artifact = ArtifactRef::Sha256(image.digest.bytes());
+    let mut checked = Vec::new();
+    let mut first: Option<Passed> = None;
+    let mut errors_only = true;
+    for found in discovery.found {
+        let location = found.location.to_string();
+        match verifier.verify(&found.bundle, artifact, policy) {
+            Ok(v) => {
+                let predicate_type = match &v.content {
+                    BundleVerification::Attestation(s) => Some(s.statement.predicate_type.clone()),
+                    _ => None,
+                };
+                checked.push(Checked {
+                    location: location.clone(),
+                    decision: "pass",
+                    check: None,
+                    message: None,
+                    predicate_type,
+                });
+                if first.is_none() {
+                    first = Some(passed(v, Some(location)));
+                }
+            }
+            Err(e) => {
+                errors_only &= !e.is_denial();
+                checked.push(Checked {
+                    location,
+                    decision: if e.is_denial() { "deny" } else { "error" },
+                    check: Some(e.check()),
+                    message: Some(super::error_chain(&e)),
+                    predicate_type: None,
+                });
+            }
         }
     }
+    for (location, reason) in discovery.skipped {
+        errors_only = false;
+        checked.push(Checked {
+            location: location.to_string(),
+            decision: "skipped",
+            check: Some("attestation"),
+            message: Some(reason),
+            predicate_type: None,
+        });
+    }
+    if let Some(mut p) = first {
+        p.attestations = checked;
+        return Ok(p);
+    }
+    if checked.is_empty() {
+        return Err(Failure::DenyImage {
+            message: format!(
+                "no attestations found (looked for referrers{} and the legacy {} tag)",
+                if discovery.referrers_api {
+                    ""
+                } else {
+                    " under the fallback tag"
+                },
+                crate::oci::manifest::attestation_tag(&image.digest)
+            ),
+            attestations: checked,
+        });
+    }
+    if errors_only {
+        let message = checked
+            .iter()
+            .filter_map(|c| c.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(Failure::Error {
+            check: checked
+                .first()
+                .and_then(|c| c.check)
+                .unwrap_or("unsupported"),
+            message,
+        });
+    }
+    Err(Failure::DenyImage {
+        message: format!("none of the {} attestations found verifies", checked.len()),
+        attestations: checked,
+    })
 }
 
 /// The keyless identity policy from the `--certificate-*` flags: both a SAN and an
@@ -442,14 +678,15 @@ fn identity_matcher(args: &VerifyArgs) -> Result<Option<IdentityMatcher>, Failur
 enum Source<'a> {
     Envelope(&'a Path),
     Bundle(&'a Path),
+    Image,
 }
 
-/// `registry/repo@sha256:...` or `repo:tag`-like references (not files, not digests).
-fn looks_like_image(s: &str) -> bool {
-    s.contains('@')
-        && s.split('@')
-            .nth(1)
-            .is_some_and(|d| d.starts_with("sha256:"))
+/// An artifact argument given alone that is not a file: an image reference.
+fn image_mode(args: &VerifyArgs) -> bool {
+    args.envelope.is_none()
+        && args.bundle.is_none()
+        && !args.artifact.starts_with("sha256:")
+        && !Path::new(&args.artifact).exists()
 }
 
 #[cfg(test)]
@@ -472,6 +709,9 @@ mod tests {
             predicate_type: None,
             insecure_ignore_tlog: true,
             insecure_ignore_sct: false,
+            insecure_registries: Vec::new(),
+            registry_cas: Vec::new(),
+            registry_timeout: 5,
             output: OutputFormat::Json,
         }
     }

@@ -1,0 +1,615 @@
+//! [`RegistryClient`]: the OCI distribution API over HTTP (reqwest with rustls and
+//! aws-lc-rs), implementing [`Fetcher`].
+//!
+//! - Credentials come from docker's `config.json` (`$DOCKER_CONFIG` or `~/.docker`,
+//!   credential helpers included) or from the bytes of a `dockerconfigjson` secret.
+//! - Authentication follows the registry's `WWW-Authenticate` challenge: HTTP basic, or
+//!   the bearer-token flow (a token per repository scope, cached).
+//! - Plain HTTP is used only for registries in the insecure list (by default `localhost`,
+//!   `127.0.0.1` and `[::1]` on any port, as cosign and crane do).
+//! - Extra CA certificates are added to the system roots.
+//! - Every body is read up to a limit and checked against its digest.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+
+use super::manifest::{ACCEPT_MANIFESTS, Descriptor, MAX_MANIFEST_BYTES};
+use super::reference::{DOCKER_HUB, Digest, Repository};
+use super::{Fetched, Fetcher, OciError};
+
+/// Where registry credentials come from.
+#[derive(Clone, Debug, Default)]
+pub enum CredentialSource {
+    /// docker's `config.json` in `$DOCKER_CONFIG` or `~/.docker` (the default).
+    #[default]
+    DockerConfig,
+    /// The content of a docker `config.json` (a Kubernetes `dockerconfigjson` secret).
+    DockerConfigJson(Vec<u8>),
+    /// No credentials.
+    Anonymous,
+}
+
+/// How to reach registries.
+#[derive(Clone, Debug)]
+pub struct RegistryOptions {
+    /// Registries (`host` or `host:port`) reached over plain HTTP. Hosts `localhost`,
+    /// `127.0.0.1` and `[::1]` are always included, on any port.
+    pub insecure_registries: Vec<String>,
+    /// PEM files of extra CA certificates, trusted besides the system roots.
+    pub ca_files: Vec<PathBuf>,
+    /// Timeout of one HTTP request (connect and whole response).
+    pub timeout: Duration,
+    /// Where credentials come from.
+    pub credentials: CredentialSource,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        Self {
+            insecure_registries: Vec::new(),
+            ca_files: Vec::new(),
+            timeout: Duration::from_secs(30),
+            credentials: CredentialSource::DockerConfig,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Credential {
+    Basic(String, String),
+    IdentityToken(String),
+}
+
+/// An OCI registry client. Cheap to share: tokens and credentials are cached inside.
+pub struct RegistryClient {
+    http: reqwest::Client,
+    options: RegistryOptions,
+    /// Authorization header values by (registry, scope).
+    tokens: Mutex<HashMap<(String, String), HeaderValue>>,
+    /// Credentials by registry (None: anonymous).
+    credentials: Mutex<HashMap<String, Option<Credential>>>,
+}
+
+const USER_AGENT: &str = concat!("hallmark/", env!("CARGO_PKG_VERSION"));
+
+impl RegistryClient {
+    /// Build a client.
+    ///
+    /// # Errors
+    ///
+    /// [`OciError::Config`] when a CA file cannot be read or parsed, or the TLS stack
+    /// cannot be set up.
+    pub fn new(options: RegistryOptions) -> Result<Self, OciError> {
+        let mut roots = Vec::new();
+        for path in &options.ca_files {
+            let pem = std::fs::read(path).map_err(|e| {
+                OciError::Config(format!("reading CA file {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| OciError::Config(format!("CA file {}: {e}", path.display())))?;
+            if certs.is_empty() {
+                return Err(OciError::Config(format!(
+                    "CA file {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            roots.extend(certs);
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(options.timeout)
+            .timeout(options.timeout)
+            .tls_certs_merge(roots)
+            .build()
+            .map_err(|e| OciError::Config(format!("building the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            options,
+            tokens: Mutex::new(HashMap::new()),
+            credentials: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether `registry` is reached over plain HTTP.
+    #[must_use]
+    pub fn is_insecure(&self, registry: &str) -> bool {
+        let host = host_of(registry);
+        matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "::1")
+            || self
+                .options
+                .insecure_registries
+                .iter()
+                .any(|r| r == registry || r == host)
+    }
+
+    fn base_url(&self, repo: &Repository) -> String {
+        let scheme = if self.is_insecure(&repo.registry) {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{}/v2/{}", repo.api_host(), repo.name)
+    }
+
+    fn credential(&self, registry: &str) -> Result<Option<Credential>, OciError> {
+        if let Ok(cache) = self.credentials.lock() {
+            if let Some(c) = cache.get(registry) {
+                return Ok(c.clone());
+            }
+        }
+        let keys: Vec<String> = if registry == DOCKER_HUB {
+            vec![
+                "https://index.docker.io/v1/".into(),
+                "index.docker.io".into(),
+                DOCKER_HUB.into(),
+            ]
+        } else {
+            vec![
+                registry.to_owned(),
+                format!("https://{registry}"),
+                format!("http://{registry}"),
+            ]
+        };
+        let mut found = None;
+        for key in &keys {
+            let got = match &self.options.credentials {
+                CredentialSource::Anonymous => break,
+                CredentialSource::DockerConfig => docker_credential::get_credential(key),
+                CredentialSource::DockerConfigJson(json) => {
+                    docker_credential::get_credential_from_reader(json.as_slice(), key)
+                }
+            };
+            match got {
+                Ok(docker_credential::DockerCredential::UsernamePassword(u, p)) => {
+                    found = Some(Credential::Basic(u, p));
+                    break;
+                }
+                Ok(docker_credential::DockerCredential::IdentityToken(t)) => {
+                    found = Some(Credential::IdentityToken(t));
+                    break;
+                }
+                Err(
+                    docker_credential::CredentialRetrievalError::NoCredentialConfigured
+                    | docker_credential::CredentialRetrievalError::ConfigNotFound,
+                ) => {}
+                Err(e) => {
+                    return Err(OciError::Credentials {
+                        registry: registry.to_owned(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        if let Ok(mut cache) = self.credentials.lock() {
+            cache.insert(registry.to_owned(), found.clone());
+        }
+        Ok(found)
+    }
+
+    fn cached_auth(&self, registry: &str, scope: &str) -> Option<HeaderValue> {
+        self.tokens
+            .lock()
+            .ok()?
+            .get(&(registry.to_owned(), scope.to_owned()))
+            .cloned()
+    }
+
+    /// Send a GET (with the cached authorization for the scope), answering a 401 challenge
+    /// once: basic credentials, or a bearer token from the challenge's realm.
+    async fn get(
+        &self,
+        repo: &Repository,
+        url: &str,
+        accept: &[&str],
+    ) -> Result<reqwest::Response, OciError> {
+        let scope = format!("repository:{}:pull", repo.name);
+        let request = |auth: Option<HeaderValue>| {
+            let mut r = self.http.get(url);
+            if !accept.is_empty() {
+                r = r.header(ACCEPT, accept.join(", "));
+            }
+            if let Some(a) = auth {
+                r = r.header(AUTHORIZATION, a);
+            }
+            r
+        };
+        let send = |r: reqwest::RequestBuilder| async {
+            r.send().await.map_err(|source| OciError::Request {
+                registry: repo.registry.clone(),
+                url: url.to_owned(),
+                source,
+            })
+        };
+        let cached = self.cached_auth(&repo.registry, &scope);
+        let had_cached = cached.is_some();
+        let response = send(request(cached)).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let credential = self.credential(&repo.registry)?;
+        let unauthorized = |status: u16| OciError::Unauthorized {
+            registry: repo.registry.clone(),
+            url: url.to_owned(),
+            status,
+            has_credentials: credential.is_some(),
+        };
+        let Some(challenge) = challenge else {
+            return Err(unauthorized(401));
+        };
+        let auth = match parse_challenge(&challenge) {
+            Some(Challenge::Basic) => match &credential {
+                Some(Credential::Basic(u, p)) => basic_header(u, p),
+                _ => return Err(unauthorized(401)),
+            },
+            Some(Challenge::Bearer { realm, service }) => {
+                if had_cached {
+                    // A cached token expired: forget it and fetch a new one.
+                    if let Ok(mut t) = self.tokens.lock() {
+                        t.remove(&(repo.registry.clone(), scope.clone()));
+                    }
+                }
+                self.token(
+                    repo,
+                    &realm,
+                    service.as_deref(),
+                    &scope,
+                    credential.as_ref(),
+                )
+                .await?
+            }
+            None => {
+                return Err(OciError::Token {
+                    registry: repo.registry.clone(),
+                    reason: format!("unsupported WWW-Authenticate challenge `{challenge}`"),
+                });
+            }
+        };
+        if let Ok(mut t) = self.tokens.lock() {
+            t.insert((repo.registry.clone(), scope.clone()), auth.clone());
+        }
+        let response = send(request(Some(auth))).await?;
+        match response.status() {
+            StatusCode::UNAUTHORIZED => Err(unauthorized(401)),
+            _ => Ok(response),
+        }
+    }
+
+    /// The bearer-token flow (distribution's token authentication).
+    async fn token(
+        &self,
+        repo: &Repository,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        credential: Option<&Credential>,
+    ) -> Result<HeaderValue, OciError> {
+        let token_error = |reason: String| OciError::Token {
+            registry: repo.registry.clone(),
+            reason,
+        };
+        let realm_url = reqwest::Url::parse(realm)
+            .map_err(|e| token_error(format!("invalid realm `{realm}`: {e}")))?;
+        if realm_url.scheme() != "https" && !self.is_insecure(&repo.registry) {
+            return Err(token_error(format!(
+                "the token realm {realm} is not https: refusing to send credentials over plain HTTP"
+            )));
+        }
+        let mut query: Vec<(&str, &str)> = vec![("scope", scope)];
+        if let Some(s) = service {
+            query.push(("service", s));
+        }
+        let request = match credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let mut form = query.clone();
+                form.extend([
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("client_id", "hallmark"),
+                ]);
+                self.http.post(realm_url).form(&form)
+            }
+            Some(Credential::Basic(u, p)) => self
+                .http
+                .get(realm_url)
+                .query(&query)
+                .basic_auth(u, Some(p)),
+            None => self.http.get(realm_url).query(&query),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| token_error(format!("request to {realm} failed: {e}")))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(OciError::Unauthorized {
+                registry: repo.registry.clone(),
+                url: realm.to_owned(),
+                status: status.as_u16(),
+                has_credentials: credential.is_some(),
+            });
+        }
+        if !status.is_success() {
+            return Err(token_error(format!(
+                "{realm} answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let body = read_limited(response, 1 << 20, realm, &repo.registry).await?;
+        #[derive(serde::Deserialize)]
+        struct TokenResponse {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
+            token_error(format!(
+                "{realm} answered something other than a token: {e}"
+            ))
+        })?;
+        let token = parsed
+            .token
+            .filter(|t| !t.is_empty())
+            .or(parsed.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| token_error(format!("{realm} answered no token")))?;
+        HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| token_error("the token is not a valid header value".into()))
+    }
+}
+
+fn basic_header(user: &str, password: &str) -> HeaderValue {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    HeaderValue::from_str(&format!("Basic {raw}")).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn host_of(registry: &str) -> &str {
+    if registry.starts_with('[') {
+        return registry
+            .split_once(']')
+            .map_or(registry, |(h, _)| &registry[..=h.len()]);
+    }
+    registry.split(':').next().unwrap_or(registry)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Challenge {
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
+}
+
+/// The first supported challenge of a `WWW-Authenticate` value.
+fn parse_challenge(value: &str) -> Option<Challenge> {
+    let challenges = http_auth::parse_challenges(value).ok()?;
+    for c in challenges {
+        if c.scheme.eq_ignore_ascii_case("bearer") {
+            let param = |name: &str| {
+                c.params
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.to_unescaped())
+            };
+            if let Some(realm) = param("realm") {
+                return Some(Challenge::Bearer {
+                    realm,
+                    service: param("service"),
+                });
+            }
+        } else if c.scheme.eq_ignore_ascii_case("basic") {
+            return Some(Challenge::Basic);
+        }
+    }
+    None
+}
+
+/// Read a response body, refusing more than `limit` bytes.
+async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+    what: &str,
+    registry: &str,
+) -> Result<Vec<u8>, OciError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(OciError::TooLarge {
+            what: what.to_owned(),
+            limit,
+        });
+    }
+    let mut body = Vec::new();
+    loop {
+        let chunk = response.chunk().await.map_err(|source| OciError::Request {
+            registry: registry.to_owned(),
+            url: what.to_owned(),
+            source,
+        })?;
+        let Some(chunk) = chunk else { break };
+        if body.len() + chunk.len() > limit {
+            return Err(OciError::TooLarge {
+                what: what.to_owned(),
+                limit,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An error for a status other than the expected one, with the start of the body.
+async fn status_error(response: reqwest::Response, repo: &Repository, url: &str) -> OciError {
+    let status = response.status().as_u16();
+    if status == 401 || status == 403 {
+        return OciError::Unauthorized {
+            registry: repo.registry.clone(),
+            url: url.to_owned(),
+            status,
+            has_credentials: true,
+        };
+    }
+    let body = read_limited(response, 64 << 10, url, &repo.registry)
+        .await
+        .unwrap_or_default();
+    let mut message: String = String::from_utf8_lossy(&body)
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
+    message.retain(|c| !c.is_control());
+    OciError::Status {
+        registry: repo.registry.clone(),
+        url: url.to_owned(),
+        status,
+        message,
+    }
+}
+
+impl Fetcher for RegistryClient {
+    async fn manifest(
+        &self,
+        repo: &Repository,
+        reference: &str,
+    ) -> Result<Option<Fetched>, OciError> {
+        let url = format!("{}/manifests/{reference}", self.base_url(repo));
+        let response = self.get(repo, &url, &ACCEPT_MANIFESTS).await?;
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Ok(None),
+            _ => return Err(status_error(response, repo, &url).await),
+        }
+        let media_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.split(';').next().unwrap_or(s).trim().to_owned());
+        let header_digest = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = read_limited(response, MAX_MANIFEST_BYTES, &url, &repo.registry).await?;
+        let digest = Digest::of(&bytes);
+        let expected = if reference.starts_with("sha256:") {
+            Some(reference.to_owned())
+        } else {
+            header_digest.filter(|d| d.starts_with("sha256:"))
+        };
+        if let Some(expected) = expected {
+            if expected != digest.as_str() {
+                return Err(OciError::DigestMismatch {
+                    what: format!("manifest {url}"),
+                    expected,
+                    actual: digest.to_string(),
+                });
+            }
+        }
+        Ok(Some(Fetched {
+            bytes,
+            digest,
+            media_type,
+        }))
+    }
+
+    async fn blob(
+        &self,
+        repo: &Repository,
+        descriptor: &Descriptor,
+        limit: usize,
+    ) -> Result<Vec<u8>, OciError> {
+        let digest = descriptor.sha256()?;
+        let size = descriptor.size_within(limit)?;
+        let url = format!("{}/blobs/{digest}", self.base_url(repo));
+        let response = self.get(repo, &url, &[]).await?;
+        if response.status() != StatusCode::OK {
+            return Err(status_error(response, repo, &url).await);
+        }
+        let bytes = read_limited(response, size, &url, &repo.registry).await?;
+        let actual = Digest::of(&bytes);
+        if actual != digest {
+            return Err(OciError::DigestMismatch {
+                what: format!("blob {url}"),
+                expected: digest.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(bytes)
+    }
+
+    async fn referrers(
+        &self,
+        repo: &Repository,
+        subject: &Digest,
+    ) -> Result<Option<Vec<u8>>, OciError> {
+        let url = format!("{}/referrers/{subject}", self.base_url(repo));
+        let response = self.get(repo, &url, &[super::manifest::OCI_INDEX]).await?;
+        match response.status() {
+            StatusCode::OK => read_limited(response, MAX_MANIFEST_BYTES, &url, &repo.registry)
+                .await
+                .map(Some),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(status_error(response, repo, &url).await),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges() {
+        assert_eq!(
+            parse_challenge(
+                r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a:pull""#
+            ),
+            Some(Challenge::Bearer {
+                realm: "https://auth.example/token".into(),
+                service: Some("registry.example".into())
+            })
+        );
+        assert_eq!(
+            parse_challenge(r#"Basic realm="hallmark""#),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(parse_challenge("Negotiate"), None);
+        assert_eq!(parse_challenge("Bearer service=\"x\""), None);
+        assert_eq!(parse_challenge("\u{1}"), None);
+    }
+
+    #[test]
+    fn insecure_registries() -> Result<(), OciError> {
+        let c = RegistryClient::new(RegistryOptions {
+            insecure_registries: vec!["registry.internal:5000".into()],
+            ..RegistryOptions::default()
+        })?;
+        assert!(c.is_insecure("localhost:5000"));
+        assert!(c.is_insecure("127.0.0.1:15000"));
+        assert!(c.is_insecure("[::1]:5000"));
+        assert!(c.is_insecure("registry.internal:5000"));
+        assert!(!c.is_insecure("registry.internal:5001"));
+        assert!(!c.is_insecure("localhost.example.com"));
+        assert!(!c.is_insecure("ghcr.io"));
+        Ok(())
+    }
+
+    #[test]
+    fn unreadable_ca_file_is_a_config_error() {
+        let r = RegistryClient::new(RegistryOptions {
+            ca_files: vec!["/nonexistent/ca.pem".into()],
+            ..RegistryOptions::default()
+        });
+        assert!(matches!(r, Err(OciError::Config(_))));
+    }
+}
