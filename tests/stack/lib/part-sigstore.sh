@@ -300,14 +300,14 @@ sigstore_tuf_repo() {
 # _sigstore_tuf_root TUFTOOL DIR : DIR/root.json.tmp, one key (DIR/keys/root.pem) for every role.
 _sigstore_tuf_root() {
   local tuftool=$1 d=$2 role
-  rm -f "$d/root.json.tmp"
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/keys/root.pem" || return 1
+  rm -f "$d/root.json.tmp" "$d/keys/root.pem"
   "$tuftool" root init "$d/root.json.tmp" || return 1
   "$tuftool" root expire "$d/root.json.tmp" "in 520 weeks" || return 1
   for role in root snapshot targets timestamp; do
     "$tuftool" root set-threshold "$d/root.json.tmp" "$role" 1 || return 1
   done
-  "$tuftool" root add-key "$d/root.json.tmp" "$d/keys/root.pem" \
+  # tuftool reads the RSA keys it makes (not every PKCS #8 EC key openssl writes).
+  "$tuftool" root gen-rsa-key "$d/root.json.tmp" "$d/keys/root.pem" \
     --role root --role snapshot --role targets --role timestamp || return 1
   "$tuftool" root sign "$d/root.json.tmp" -k "$d/keys/root.pem"
 }

@@ -29,12 +29,17 @@ service() { echo "url=$1,api-version=$2,start-time=$since,operator=hallmark-smok
   --oidc-provider="$(service "$ISSUER" 1)" --rekor="$(service "$REKOR" 1)" --rekor-config=ANY \
   --out "$work/signing_config.v1.json" >/dev/null 2>&1 || { echo "not ok - signing-config create"; finish 1; }
 
+# SLSA v1 (in-toto Statement v1): sigstore-python 4.5.1 refuses Statement v0.1 (SLSA v0.2).
+cat > "$work/predicate-v1.json" <<EOF
+{"buildDefinition":{"buildType":"https://hallmark.test/smoke/v1","externalParameters":{"tag":"$tag"}},
+ "runDetails":{"builder":{"id":"https://hallmark.test/smoke"}}}
+EOF
 keyless_attest() { # keyless_attest SIGNING_CONFIG IMAGE
-  "$COSIGN" attest --yes --identity-token "$token" --predicate "$work/predicate.json" \
-    --type slsaprovenance --signing-config "$1" --trusted-root "$TR" "$2"
+  "$COSIGN" attest --yes --identity-token "$token" --predicate "$work/predicate-v1.json" \
+    --type slsaprovenance1 --signing-config "$1" --trusted-root "$TR" "$2"
 }
 keyless_verify() { # keyless_verify IDENTITY IMAGE [TRUSTED_ROOT]
-  "$COSIGN" verify-attestation --type slsaprovenance --trusted-root "${3:-$TR}" \
+  "$COSIGN" verify-attestation --type slsaprovenance1 --trusted-root "${3:-$TR}" \
     --certificate-identity "$1" --certificate-oidc-issuer "$ISSUER" "$2"
 }
 # bundle_of REPOSITORY : the first Sigstore bundle referring to $digest there (referrers API).
@@ -69,7 +74,7 @@ refuse "cosign v3 verify-attestation with a trusted root without Fulcio" \
   keyless_verify "$ident" "$img_v1" "$(without certificateAuthorities)"
 refuse "Fulcio issues a certificate for a token with another audience" \
   "$COSIGN" attest --yes --identity-token "$("$HALLMARK_STACK_MINT_TOKEN" "$ident" not-sigstore)" \
-  --predicate "$work/predicate.json" --type slsaprovenance --signing-config "$work/signing_config.v1.json" \
+  --predicate "$work/predicate-v1.json" --type slsaprovenance1 --signing-config "$work/signing_config.v1.json" \
   --trusted-root "$TR" "$img_v1"
 
 ### 8. The same through Rekor v2 and the TSA (the exported signing config: cosign takes v2)
@@ -105,14 +110,49 @@ search_subject_none() {
 check "rekor-cli search --subject for another SAN finds nothing" search_subject_none "$other_ident"
 
 ### 10. sigstore-python verifies step 7's bundle with the ClientTrustConfig
-py_verify() { # py_verify BUNDLE IDENTITY
-  "$SIGSTORE_PY" --trust-config "$HALLMARK_STACK_TRUST_CONFIG" verify identity --bundle "$1" \
-    --cert-identity "$2" --cert-oidc-issuer "$ISSUER" "$digest"
+# sigstore-python's CLI (verify identity) checks the bundle, then refuses cosign's in-toto
+# Statement v0.1 (cosign v3.1.2 writes v0.1 even for SLSA v1; sigstore-python 4.5.1 parses v1
+# only). So the check runs the same steps through its API: the ClientTrustConfig's trusted root,
+# Verifier.verify_dsse with an Identity policy (chain, SCT, tlog inclusion, identity), and the
+# statement's subject against the image digest.
+py_verify() { # py_verify BUNDLE IDENTITY [TRUST_CONFIG]
+  "$(dirname "$SIGSTORE_PY")/python" - "${3:-$HALLMARK_STACK_TRUST_CONFIG}" "$1" "$2" "$ISSUER" "${digest#sha256:}" <<'PY'
+import json, sys
+from pathlib import Path
+from sigstore.models import Bundle, ClientTrustConfig
+from sigstore.verify import Verifier, policy
+
+trust_config, bundle, identity, issuer, digest = sys.argv[1:]
+config = ClientTrustConfig.from_json(Path(trust_config).read_text())
+verifier = Verifier(trusted_root=config.trusted_root)
+kind, payload = verifier.verify_dsse(
+    Bundle.from_json(Path(bundle).read_bytes()), policy.Identity(identity=identity, issuer=issuer))
+assert kind == "application/vnd.in-toto+json", kind
+subjects = [s["digest"].get("sha256") for s in json.loads(payload)["subject"]]
+assert digest in subjects, f"no subject {digest} in {subjects}"
+print("OK:", subjects)
+PY
 }
-check "sigstore-python verifies step 7's bundle (Rekor v1) with --trust-config" py_verify "$work/bundle-v1.json" "$ident"
+check "sigstore-python verifies step 7's bundle (Rekor v1) with the ClientTrustConfig" \
+  py_verify "$work/bundle-v1.json" "$ident"
 refuse "sigstore-python verifies it for a different identity" py_verify "$work/bundle-v1.json" "$other_ident"
-check "sigstore-python verifies step 8's bundle (Rekor v2, TSA) with --trust-config" py_verify "$work/bundle-v2.json" "$ident"
-refuse "sigstore-python verifies step 8's bundle for a different identity" py_verify "$work/bundle-v2.json" "$other_ident"
+check "sigstore-python verifies step 8's bundle (Rekor v2, TSA) with the ClientTrustConfig" \
+  py_verify "$work/bundle-v2.json" "$ident"
+refuse "sigstore-python verifies step 8's bundle for a different identity" \
+  py_verify "$work/bundle-v2.json" "$other_ident"
+jq '.trustedRoot.ctlogs = []' "$HALLMARK_STACK_TRUST_CONFIG" > "$work/trust_config.no-ctlogs.json"
+refuse "sigstore-python verifies it with a ClientTrustConfig without the CT log (it requires SCTs)" \
+  py_verify "$work/bundle-v1.json" "$ident" "$work/trust_config.no-ctlogs.json"
+# The CLI, on a statement it can parse: sigstore-python signs a blob itself with a static-issuer
+# token, against the stack (signing config from the ClientTrustConfig), then verifies it.
+echo "hallmark smoke $tag" > "$work/py-blob.txt"
+py_cli() { "$SIGSTORE_PY" --trust-config "$HALLMARK_STACK_TRUST_CONFIG" "$@"; }
+check "sigstore-python signs a blob keylessly through the stack (--trust-config)" \
+  py_cli sign --identity-token "$token" --bundle "$work/py-blob.sigstore.json" "$work/py-blob.txt"
+check "sigstore-python verify identity (CLI) passes on it" py_cli verify identity \
+  --bundle "$work/py-blob.sigstore.json" --cert-identity "$ident" --cert-oidc-issuer "$ISSUER" "$work/py-blob.txt"
+refuse "sigstore-python verify identity (CLI) for a different identity" py_cli verify identity \
+  --bundle "$work/py-blob.sigstore.json" --cert-identity "$other_ident" --cert-oidc-issuer "$ISSUER" "$work/py-blob.txt"
 
 ### 11. The TUF repository serves the trusted root to a client started from its initial root
 TUFTOOL=$("$here/install" tuftool)
@@ -128,10 +168,10 @@ check "the fetched trusted root is the stack's" cmp "$work/tuf-out/trusted_root.
 mkdir -p "$work/other-tuf"
 other_root() {
   local r=$work/other-tuf/root.json role
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/other-tuf/key.pem" 2>/dev/null &&
-    "$TUFTOOL" root init "$r" && "$TUFTOOL" root expire "$r" "in 4 weeks" || return 1
+  "$TUFTOOL" root init "$r" && "$TUFTOOL" root expire "$r" "in 4 weeks" || return 1
   for role in root snapshot targets timestamp; do "$TUFTOOL" root set-threshold "$r" "$role" 1 || return 1; done
-  "$TUFTOOL" root add-key "$r" "$work/other-tuf/key.pem" --role root --role snapshot --role targets --role timestamp &&
+  "$TUFTOOL" root gen-rsa-key "$r" "$work/other-tuf/key.pem" \
+    --role root --role snapshot --role targets --role timestamp &&
     "$TUFTOOL" root sign "$r" -k "$work/other-tuf/key.pem"
 }
 other_root >/dev/null 2>&1 || { echo "not ok - making another TUF root"; finish 1; }
