@@ -193,3 +193,20 @@ refuse "tuftool download from another root (the repository's metadata is not sig
 jq '.signed.version = 2' "$HALLMARK_STACK_TUF_ROOT" > "$work/tampered-root.json"
 refuse "tuftool download from a tampered copy of the initial root" \
   tuf_download "$work/tampered-root.json" "$work/tuf-tampered-out"
+
+### 12. Part 2's services keep their keys, logs and trust files across a restart
+cp "$TR" "$work/trusted_root.before.json"
+v2_size() { curl -fsS "$HALLMARK_STACK_REKOR_V2_TILES_URL/checkpoint" | sed -n 2p; }
+v2_size_before=$(v2_size)
+"$here/restart" oidc ctlog fulcio tsa rekor-v2 rekor-v2-tiles tuf >"$work/restart.log" 2>&1 \
+  || { cat "$work/restart.log"; echo "not ok - restart part 2's components"; finish 1; }
+check "after restart the trusted root is unchanged" cmp "$work/trusted_root.before.json" "$TR"
+check "after restart step 8's attestation still verifies" keyless_verify "$ident" "$img_v2"
+refuse "after restart it still refuses a different identity" keyless_verify "$other_ident" "$img_v2"
+token=$("$HALLMARK_STACK_MINT_TOKEN" "$ident")
+check "after restart cosign v3 attests keylessly through Rekor v2 again" \
+  keyless_attest "$HALLMARK_STACK_SIGNING_CONFIG" "$img_v2"
+check "Rekor v2's log grew from $v2_size_before entries" test "$(v2_size)" -gt "$v2_size_before"
+check "after restart tuftool download still fetches the trusted root from the initial root.json" \
+  tuf_download "$HALLMARK_STACK_TUF_ROOT" "$work/tuf-out-2"
+check "and it is still the stack's trusted root" cmp "$work/tuf-out-2/trusted_root.json" "$TR"
