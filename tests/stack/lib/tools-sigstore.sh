@@ -16,8 +16,19 @@ tool_sigstore() {
       grep -q "github.com/sigstore/timestamp-authority/v2 $TSA_VERSION\$" "$HALLMARK_ROOT/tests/stack/tsa/go.mod" \
         || die "tests/stack/tsa/go.mod must require timestamp-authority $TSA_VERSION (tests/stack/versions)"
       go_local_tool timestamp-server "$HALLMARK_ROOT/tests/stack/tsa" ;;
-    tuftool) cargo_tool tuftool "$TUFTOOL_VERSION" ;;
+    # The stack needs tuftool to be built quickly, not to run quickly: no optimisation.
+    tuftool)
+      local root="$HALLMARK_CACHE/tools/tuftool/$TUFTOOL_VERSION-O0"
+      cached "$root" "tuftool $TUFTOOL_VERSION (opt-level 0)" _sigstore_cargo_install_o0 tuftool "$TUFTOOL_VERSION" "$root"
+      printf '%s\n' "$root/bin/tuftool" ;;
     oidc-issuer) go_local_tool oidc-issuer "$HALLMARK_ROOT/tests/stack/oidc" ;;
     *) return 1 ;;
   esac
+}
+
+_sigstore_cargo_install_o0() {
+  (
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_LTO=false
+    _cargo_install "$@"
+  )
 }

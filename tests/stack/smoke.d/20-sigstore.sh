@@ -4,6 +4,12 @@
 # the CT log; Rekor v1 and v2; the TSA; sigstore-python with the ClientTrustConfig; the TUF
 # repository. Sourced by tests/stack/smoke with its helpers in scope (check, refuse, finish,
 # $work, $digest, $COSIGN, $CRANE, $REKOR, rekor_cli, ...). Needs every component up.
+# Skipped (and said so) when none of part 2 was started, e.g. after `up registry ... rekor`;
+# any part of it missing is a failure.
+if [ -z "${HALLMARK_STACK_FULCIO_URL:-}${HALLMARK_STACK_REKOR_V2_URL:-}${HALLMARK_STACK_TUF_URL:-}${HALLMARK_STACK_OIDC_ISSUER:-}" ]; then
+  echo "# part 2 (tests/stack/smoke.d/20-sigstore.sh) skipped: none of its components is up"
+  return 0
+fi
 : "${HALLMARK_STACK_FULCIO_URL:?fulcio not up}" "${HALLMARK_STACK_REKOR_V2_URL:?rekor-v2 not up}"
 : "${HALLMARK_STACK_TSA_URL:?tsa not up}" "${HALLMARK_STACK_TUF_URL:?tuf not up}"
 : "${HALLMARK_STACK_TRUST_CONFIG:?trust files not written}" "${HALLMARK_STACK_MINT_TOKEN:?oidc not up}"
