@@ -6,7 +6,8 @@
 //! - Authentication follows the registry's `WWW-Authenticate` challenge: HTTP basic, or
 //!   the bearer-token flow (a token per repository scope, cached).
 //! - Plain HTTP is used only for registries in the insecure list (by default `localhost`,
-//!   `127.0.0.1` and `[::1]` on any port, as cosign and crane do).
+//!   `127.0.0.1` and `[::1]` on any port, as cosign and crane do), and only after HTTPS
+//!   failed to connect (go-containerregistry's order: HTTPS first, then HTTP).
 //! - Extra CA certificates are added to the system roots.
 //! - Every body is read up to a limit and checked against its digest.
 
@@ -73,6 +74,8 @@ pub struct RegistryClient {
     tokens: Mutex<HashMap<(String, String), HeaderValue>>,
     /// Credentials by registry (None: anonymous).
     credentials: Mutex<HashMap<String, Option<Credential>>>,
+    /// The scheme each insecure registry answered on.
+    schemes: Mutex<HashMap<String, &'static str>>,
 }
 
 const USER_AGENT: &str = concat!("hallmark/", env!("CARGO_PKG_VERSION"));
@@ -112,6 +115,7 @@ impl RegistryClient {
             options,
             tokens: Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
         })
     }
 
@@ -127,20 +131,57 @@ impl RegistryClient {
                 .any(|r| r == registry || r == host)
     }
 
-    fn base_url(&self, repo: &Repository) -> String {
-        let scheme = if self.is_insecure(&repo.registry) {
-            "http"
-        } else {
+    /// `https`, or for an insecure registry whose HTTPS endpoint does not connect, `http`.
+    async fn scheme(&self, repo: &Repository) -> &'static str {
+        if !self.is_insecure(&repo.registry) {
+            return "https";
+        }
+        if let Some(s) = self
+            .schemes
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&repo.registry).copied())
+        {
+            return s;
+        }
+        let probe = self
+            .http
+            .get(format!("https://{}/v2/", repo.api_host()))
+            .timeout(self.options.timeout.min(std::time::Duration::from_secs(5)))
+            .send()
+            .await;
+        // HTTPS failed. Fall back to HTTP unless the port speaks TLS (a plain request gets
+        // a 400), so that a TLS error (an untrusted CA) is reported as such.
+        let scheme = if probe.is_ok() {
             "https"
+        } else {
+            let plain = self
+                .http
+                .get(format!("http://{}/v2/", repo.api_host()))
+                .timeout(self.options.timeout.min(std::time::Duration::from_secs(5)))
+                .send()
+                .await;
+            match plain {
+                Ok(r) if r.status() == StatusCode::BAD_REQUEST => "https",
+                _ => "http",
+            }
         };
+        if let Ok(mut m) = self.schemes.lock() {
+            m.insert(repo.registry.clone(), scheme);
+        }
+        scheme
+    }
+
+    async fn base_url(&self, repo: &Repository) -> String {
+        let scheme = self.scheme(repo).await;
         format!("{scheme}://{}/v2/{}", repo.api_host(), repo.name)
     }
 
     fn credential(&self, registry: &str) -> Result<Option<Credential>, OciError> {
-        if let Ok(cache) = self.credentials.lock() {
-            if let Some(c) = cache.get(registry) {
-                return Ok(c.clone());
-            }
+        if let Ok(cache) = self.credentials.lock()
+            && let Some(c) = cache.get(registry)
+        {
+            return Ok(c.clone());
         }
         let keys: Vec<String> = if registry == DOCKER_HUB {
             vec![
@@ -156,7 +197,9 @@ impl RegistryClient {
             ]
         };
         let mut found = None;
-        for key in &keys {
+        let no_config = matches!(self.options.credentials, CredentialSource::DockerConfig)
+            && !docker_config_file().is_some_and(|p| p.exists());
+        for key in keys.iter().filter(|_| !no_config) {
             let got = match &self.options.credentials {
                 CredentialSource::Anonymous => break,
                 CredentialSource::DockerConfig => docker_credential::get_credential(key),
@@ -368,6 +411,14 @@ impl RegistryClient {
     }
 }
 
+/// `$DOCKER_CONFIG/config.json`, or `~/.docker/config.json`.
+fn docker_config_file() -> Option<PathBuf> {
+    std::env::var_os("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")))
+        .map(|d| d.join("config.json"))
+}
+
 fn basic_header(user: &str, password: &str) -> HeaderValue {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
@@ -482,7 +533,7 @@ impl Fetcher for RegistryClient {
         repo: &Repository,
         reference: &str,
     ) -> Result<Option<Fetched>, OciError> {
-        let url = format!("{}/manifests/{reference}", self.base_url(repo));
+        let url = format!("{}/manifests/{reference}", self.base_url(repo).await);
         let response = self.get(repo, &url, &ACCEPT_MANIFESTS).await?;
         match response.status() {
             StatusCode::OK => {}
@@ -506,14 +557,14 @@ impl Fetcher for RegistryClient {
         } else {
             header_digest.filter(|d| d.starts_with("sha256:"))
         };
-        if let Some(expected) = expected {
-            if expected != digest.as_str() {
-                return Err(OciError::DigestMismatch {
-                    what: format!("manifest {url}"),
-                    expected,
-                    actual: digest.to_string(),
-                });
-            }
+        if let Some(expected) = expected
+            && expected != digest.as_str()
+        {
+            return Err(OciError::DigestMismatch {
+                what: format!("manifest {url}"),
+                expected,
+                actual: digest.to_string(),
+            });
         }
         Ok(Some(Fetched {
             bytes,
@@ -530,7 +581,7 @@ impl Fetcher for RegistryClient {
     ) -> Result<Vec<u8>, OciError> {
         let digest = descriptor.sha256()?;
         let size = descriptor.size_within(limit)?;
-        let url = format!("{}/blobs/{digest}", self.base_url(repo));
+        let url = format!("{}/blobs/{digest}", self.base_url(repo).await);
         let response = self.get(repo, &url, &[]).await?;
         if response.status() != StatusCode::OK {
             return Err(status_error(response, repo, &url).await);
@@ -552,7 +603,7 @@ impl Fetcher for RegistryClient {
         repo: &Repository,
         subject: &Digest,
     ) -> Result<Option<Vec<u8>>, OciError> {
-        let url = format!("{}/referrers/{subject}", self.base_url(repo));
+        let url = format!("{}/referrers/{subject}", self.base_url(repo).await);
         let response = self.get(repo, &url, &[super::manifest::OCI_INDEX]).await?;
         match response.status() {
             StatusCode::OK => read_limited(response, MAX_MANIFEST_BYTES, &url, &repo.registry)

@@ -105,7 +105,7 @@ pub fn pem_certificates(what: &str, pem: &str) -> Result<Vec<Vec<u8>>, OciError>
             reason: "unterminated PEM certificate".into(),
         })? + END.len();
         let (label, der) =
-            pem_rfc7468::decode_vec(block[..end].as_bytes()).map_err(|e| OciError::Malformed {
+            pem_rfc7468::decode_vec(&block.as_bytes()[..end]).map_err(|e| OciError::Malformed {
                 what: what.to_owned(),
                 reason: format!("invalid PEM: {e}"),
             })?;

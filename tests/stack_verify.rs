@@ -1,0 +1,467 @@
+//! `hallmark verify IMAGE@DIGEST` against the real registries and Rekor of the local stack,
+//! reaching the same verdict as cosign (issue 4, "agreement with cosign"):
+//!
+//! - cosign v3 attests with a key into the registry with the referrers API (referrer
+//!   bundle) and into docker-registry 2.8 without it (the `sha256-<hex>` fallback tag);
+//! - cosign v2 attests into the legacy `sha256-<hex>.att` layout, with the Rekor bundle
+//!   annotation;
+//! - cosign v3 attests into the TLS + htpasswd registry (docker `config.json` credentials,
+//!   the stack's CA).
+//!
+//! For each image, cosign's `verify-attestation` and `hallmark verify` run with the right
+//! key and with another key; the verdicts must agree (pass / fail), and hallmark's must be
+//! a pass with the right key and a deny (exit 1) with the wrong one. An image with no
+//! attestation is denied by both; an unreachable or unauthorized registry is an error
+//! (exit 2), never a pass or a deny.
+//!
+//! Needs the stack (`eval "$(tests/stack/env)"`). Without it the test says so and returns,
+//! unless `HALLMARK_REQUIRE_STACK=1` (set by `tests/run stack`), where it fails.
+#![allow(clippy::panic)] // Tests report failures by panicking.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Extra environment of a peer command.
+type Env<'a> = Vec<(&'a str, &'a str)>;
+
+struct Stack {
+    registry: String,
+    referrers: String,
+    tls: String,
+    tls_ca: String,
+    tls_user: String,
+    tls_password: String,
+    rekor: String,
+    rekor_pubkey: String,
+    trusted_root: String,
+    cosign: String,
+    cosign2: String,
+    crane: String,
+}
+
+fn stack() -> Option<Stack> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let s = (|| {
+        Some(Stack {
+            registry: var("HALLMARK_STACK_REGISTRY")?,
+            referrers: var("HALLMARK_STACK_REGISTRY_REFERRERS")?,
+            tls: var("HALLMARK_STACK_REGISTRY_TLS")?,
+            tls_ca: var("HALLMARK_STACK_REGISTRY_TLS_CA")?,
+            tls_user: var("HALLMARK_STACK_REGISTRY_TLS_USER")?,
+            tls_password: var("HALLMARK_STACK_REGISTRY_TLS_PASSWORD")?,
+            rekor: var("HALLMARK_STACK_REKOR_URL")?,
+            rekor_pubkey: var("HALLMARK_STACK_REKOR_PUBKEY")?,
+            trusted_root: var("HALLMARK_STACK_TRUSTED_ROOT")?,
+            cosign: var("HALLMARK_STACK_COSIGN")?,
+            cosign2: var("HALLMARK_STACK_COSIGN_V2")?,
+            crane: var("HALLMARK_STACK_CRANE")?,
+        })
+    })();
+    if s.is_none() {
+        assert!(
+            std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "HALLMARK_REQUIRE_STACK=1 but the stack's env is not set (eval \"$(tests/stack/env)\")"
+        );
+        eprintln!("stack_verify: skipped, no stack (eval \"$(tests/stack/env)\" to run it)");
+    }
+    s
+}
+
+/// Run a peer with a bound on its time, in `dir`, with its own docker config and TUF cache.
+fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new("timeout");
+    c.arg("180").arg(program).args(args).current_dir(dir);
+    c.env("DOCKER_CONFIG", dir.join("docker"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .env("COSIGN_PASSWORD", "")
+        .env("COSIGN_YES", "true");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"))
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// `hallmark verify IMAGE --key KEY -o json`: exit code and report.
+fn hallmark(
+    dir: &Path,
+    s: &Stack,
+    image: &str,
+    key: &Path,
+    extra: &[&str],
+) -> (i32, serde_json::Value) {
+    let key = key.to_string_lossy();
+    let mut args = vec![
+        "verify",
+        image,
+        "--key",
+        &key,
+        "--trusted-root",
+        &s.trusted_root,
+        "--type",
+        "slsaprovenance",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(dir, env!("CARGO_BIN_EXE_hallmark"), &args, &[]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "hallmark verify {image}: no JSON report ({e}):\n{}\n{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+fn decision(r: &serde_json::Value) -> &str {
+    r["decision"].as_str().unwrap_or_default()
+}
+
+#[test]
+fn hallmark_agrees_with_cosign_on_stack_images() {
+    let Some(s) = stack() else { return };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+
+    // Keys, predicate and signing config (Rekor v1 of the stack).
+    for prefix in ["key", "other"] {
+        let out = run(
+            dir,
+            &s.cosign,
+            &["generate-key-pair", "--output-key-prefix", prefix],
+            &[],
+        );
+        ok(&out, "cosign generate-key-pair");
+    }
+    let (key, other) = (dir.join("key.pub"), dir.join("other.pub"));
+    let tag = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    std::fs::write(
+        dir.join("predicate.json"),
+        format!(
+            r#"{{"builder":{{"id":"https://hallmark.test/stack-verify"}},"buildType":"https://hallmark.test/v1","invocation":{{"parameters":{{"tag":"{tag}"}}}},"materials":[]}}"#
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rekor_arg = format!(
+        "url={},api-version=1,start-time=2020-01-01T00:00:00Z,operator=hallmark-stack",
+        s.rekor
+    );
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &[
+                "signing-config",
+                "create",
+                "--rekor",
+                &rekor_arg,
+                "--rekor-config=ANY",
+                "--out",
+                "signing_config.json",
+            ],
+            &[],
+        ),
+        "cosign signing-config create",
+    );
+
+    // One random image, pushed everywhere.
+    std::fs::write(dir.join("random.bin"), tag.repeat(64)).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &run(dir, "tar", &["-cf", "layer.tar", "random.bin"], &[]),
+        "tar",
+    );
+    let push = |reference: &str, env: &[(&str, &str)]| {
+        ok(
+            &run(
+                dir,
+                &s.crane,
+                &["append", "-f", "layer.tar", "-t", reference],
+                env,
+            ),
+            &format!("crane append {reference}"),
+        );
+    };
+    let tls_env = [("SSL_CERT_FILE", s.tls_ca.as_str())];
+    ok(
+        &run(
+            dir,
+            &s.crane,
+            &[
+                "auth",
+                "login",
+                &s.tls,
+                "-u",
+                &s.tls_user,
+                "-p",
+                &s.tls_password,
+            ],
+            &[],
+        ),
+        "crane auth login",
+    );
+    let images: Vec<(&str, String, Env<'_>)> = vec![
+        (
+            "cosign v3, referrers API",
+            format!("{}/stack-verify/img", s.referrers),
+            vec![],
+        ),
+        (
+            "cosign v3, fallback tag",
+            format!("{}/stack-verify/img", s.registry),
+            vec![],
+        ),
+        (
+            "cosign v2, legacy .att",
+            format!("{}/stack-verify/legacy", s.registry),
+            vec![],
+        ),
+        (
+            "cosign v3, TLS + htpasswd",
+            format!("{}/stack-verify/img", s.tls),
+            tls_env.to_vec(),
+        ),
+    ];
+    let mut digest = String::new();
+    for (_, repo, env) in &images {
+        push(&format!("{repo}:{tag}"), env);
+        let d = stdout(&run(
+            dir,
+            &s.crane,
+            &["digest", &format!("{repo}:{tag}")],
+            env,
+        ));
+        assert!(d.starts_with("sha256:"), "crane digest {repo}: `{d}`");
+        assert!(
+            digest.is_empty() || digest == d,
+            "same content, different digests"
+        );
+        digest = d;
+    }
+
+    // Attest each image with `key`.
+    for (what, repo, env) in &images {
+        let image = format!("{repo}@{digest}");
+        let out = if what.contains("v2") {
+            run(
+                dir,
+                &s.cosign2,
+                &[
+                    "attest",
+                    "--yes",
+                    "--key",
+                    "key.key",
+                    "--predicate",
+                    "predicate.json",
+                    "--type",
+                    "slsaprovenance",
+                    "--rekor-url",
+                    &s.rekor,
+                    &image,
+                ],
+                env,
+            )
+        } else {
+            run(
+                dir,
+                &s.cosign,
+                &[
+                    "attest",
+                    "--yes",
+                    "--key",
+                    "key.key",
+                    "--predicate",
+                    "predicate.json",
+                    "--type",
+                    "slsaprovenance",
+                    "--signing-config",
+                    "signing_config.json",
+                    "--trusted-root",
+                    &s.trusted_root,
+                    &image,
+                ],
+                env,
+            )
+        };
+        ok(&out, &format!("{what}: attest {image}"));
+    }
+
+    // Verdicts: cosign and hallmark, right key and wrong key.
+    let mut agreed = 0;
+    for (what, repo, env) in &images {
+        let image = format!("{repo}@{digest}");
+        for (label, k) in [("right key", &key), ("wrong key", &other)] {
+            let k_str = k.to_string_lossy();
+            let cosign_out = if what.contains("v2") {
+                let mut env = env.clone();
+                env.push(("SIGSTORE_REKOR_PUBLIC_KEY", s.rekor_pubkey.as_str()));
+                run(
+                    dir,
+                    &s.cosign2,
+                    &[
+                        "verify-attestation",
+                        "--key",
+                        &k_str,
+                        "--type",
+                        "slsaprovenance",
+                        "--rekor-url",
+                        &s.rekor,
+                        &image,
+                    ],
+                    &env,
+                )
+            } else {
+                run(
+                    dir,
+                    &s.cosign,
+                    &[
+                        "verify-attestation",
+                        "--key",
+                        &k_str,
+                        "--type",
+                        "slsaprovenance",
+                        "--trusted-root",
+                        &s.trusted_root,
+                        &image,
+                    ],
+                    env,
+                )
+            };
+            let extra: Vec<&str> = if what.contains("TLS") {
+                vec!["--registry-ca", &s.tls_ca]
+            } else {
+                vec![]
+            };
+            let (code, report) = hallmark(dir, &s, &image, k, &extra);
+            let cosign_pass = cosign_out.status.success();
+            eprintln!(
+                "stack_verify: {what}, {label}: cosign {}, hallmark {} (exit {code})",
+                if cosign_pass { "pass" } else { "fail" },
+                decision(&report)
+            );
+            assert_eq!(
+                cosign_pass,
+                code == 0,
+                "{what}, {label}: cosign and hallmark disagree\ncosign: {}\nhallmark: {report:#}",
+                String::from_utf8_lossy(&cosign_out.stderr)
+            );
+            if label == "right key" {
+                assert_eq!(code, 0, "{what}: hallmark must pass: {report:#}");
+                let location = report["location"].as_str().unwrap_or_default();
+                let expected = if what.contains("v2") {
+                    ".att layer"
+                } else if what.contains("fallback") {
+                    "(fallback tag)"
+                } else {
+                    "referrer sha256:"
+                };
+                assert!(
+                    location.contains(expected),
+                    "{what}: location `{location}`, expected {expected}"
+                );
+                assert_eq!(
+                    report["logged"].as_array().map(Vec::len),
+                    Some(1),
+                    "{report:#}"
+                );
+            } else {
+                assert_eq!(code, 1, "{what}: the wrong key must be a deny: {report:#}");
+                let reasons = report["reasons"].to_string();
+                assert!(reasons.contains("\"signature\""), "{what}: {reasons}");
+            }
+            agreed += 1;
+        }
+    }
+
+    // No attestation at all: both refuse; hallmark denies.
+    let bare = format!("{}/stack-verify/bare", s.registry);
+    push(&format!("{bare}:{tag}"), &[]);
+    let bare_image = format!("{bare}@{digest}");
+    let cosign_out = run(
+        dir,
+        &s.cosign,
+        &[
+            "verify-attestation",
+            "--key",
+            &key.to_string_lossy(),
+            "--type",
+            "slsaprovenance",
+            "--trusted-root",
+            &s.trusted_root,
+            &bare_image,
+        ],
+        &[],
+    );
+    let (code, report) = hallmark(dir, &s, &bare_image, &key, &[]);
+    assert!(
+        !cosign_out.status.success(),
+        "cosign verified an image with no attestation"
+    );
+    assert_eq!(code, 1, "no attestation must be a deny: {report:#}");
+    agreed += 1;
+
+    // The TLS registry without credentials, or without its CA: could not decide (exit 2).
+    let tls_image = format!("{}/stack-verify/img@{digest}", s.tls);
+    let no_creds = run(
+        dir,
+        env!("CARGO_BIN_EXE_hallmark"),
+        &[
+            "verify",
+            &tls_image,
+            "--key",
+            &key.to_string_lossy(),
+            "--trusted-root",
+            &s.trusted_root,
+            "--registry-ca",
+            &s.tls_ca,
+        ],
+        &[(
+            "DOCKER_CONFIG",
+            dir.join("no-such-dir").to_string_lossy().as_ref(),
+        )],
+    );
+    assert_eq!(
+        no_creds.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&no_creds.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&no_creds.stderr).contains("401"),
+        "the error names the status"
+    );
+    let (code, report) = hallmark(dir, &s, &tls_image, &key, &[]);
+    assert_eq!(
+        code, 2,
+        "an untrusted registry certificate is an error: {report:#}"
+    );
+    assert!(
+        report["reasons"].to_string().contains("certificate"),
+        "{report:#}"
+    );
+
+    eprintln!("stack_verify: {agreed} verdicts, cosign and hallmark agree on all");
+}
