@@ -34,7 +34,7 @@ _kube_build_k8s() {
       "-X=$p.gitTreeState=clean" "-X=$p.buildDate=1970-01-01T00:00:00Z")
   done
   mkdir -p "$out.tmp"
-  (cd "$src" && go build -trimpath -ldflags="-s -w ${x[*]}" -o "$out.tmp/" \
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w ${x[*]}" -o "$out.tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kubectl go.etcd.io/etcd/server/v3) || return 1
   mv "$out.tmp/server" "$out.tmp/etcd"
@@ -42,7 +42,7 @@ _kube_build_k8s() {
 }
 
 # _kube_go_build DIR OUT PACKAGE : builds PACKAGE of the wrapper module DIR into OUT.
-_kube_go_build() { (cd "$1" && go build -trimpath -ldflags="-s -w" -o "$2" "$3"); }
+_kube_go_build() { (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$2" "$3"); }
 
 tool_kube() {
   local name=$1 src dir

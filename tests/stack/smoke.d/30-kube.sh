@@ -21,7 +21,7 @@ wait_for() {
 kid="$(date +%s)-$RANDOM"
 ns1="smoke-kube-$kid" ns2="smoke-identity-$kid"
 
-### 12. kubectl, Tekton's CRDs, COMPLETE_RUN, and the controller-manager
+### 13. kubectl, Tekton's CRDs, COMPLETE_RUN, and the controller-manager
 check "kubectl creates namespace $ns1" kc create namespace "$ns1"
 check "kubectl creates ServiceAccount $ns1/builder" kc create serviceaccount builder -n "$ns1"
 check "the controller-manager creates the default ServiceAccount in $ns1" \
@@ -74,7 +74,7 @@ refuse "namespace $ns1 still exists" kc get namespace "$ns1"
 refuse "its TaskRun still exists" kc get taskrun.tekton.dev build-1 -n "$ns1"
 refuse "its ServiceAccount still exists" kc get serviceaccount builder -n "$ns1"
 
-### 13. A service-account token is a keyless identity: Fulcio (Type kubernetes), cosign v3
+### 14. A service-account token is a keyless identity: Fulcio (Type kubernetes), cosign v3
 kc create namespace "$ns2" >/dev/null && kc create serviceaccount hallmark-signer -n "$ns2" >/dev/null \
   && kc create serviceaccount other -n "$ns2" >/dev/null || { echo "not ok - creating $ns2"; finish 1; }
 sa_ident="https://kubernetes.io/namespaces/$ns2/serviceaccounts/hallmark-signer"
@@ -123,7 +123,7 @@ refuse "cosign v3 verify-attestation for another ServiceAccount ($other_sa_ident
 refuse "cosign v3 verify-attestation for the same identity from another issuer" \
   sa_verify "$sa_ident" "${HALLMARK_STACK_OIDC_ISSUER:-https://issuer.invalid}"
 
-### 14. cosign signs through OpenBao transit (hashivault://): token auth and service-account JWT auth
+### 15. cosign signs through OpenBao transit (hashivault://): token auth and service-account JWT auth
 "$COSIGN" signing-config create \
   --rekor="url=$REKOR,api-version=1,start-time=2020-01-01T00:00:00Z,operator=hallmark-stack" \
   --rekor-config=ANY --out "$work/signing_config.kms.json" >/dev/null 2>&1 \
@@ -147,6 +147,14 @@ check "cosign verify-blob with the exported public key passes" kms_verify "$work
 refuse "cosign verify-blob with another key" kms_verify "$work/other.pub" "$work/kms-token.json"
 refuse "cosign signs with the aes256-gcm96 transit key ($HALLMARK_STACK_VAULT_AES_KEY)" \
   kms_sign "$HALLMARK_STACK_VAULT_AES_KEY" "$work/kms-aes.json" "$VAULT_TOKEN"
+transit_sign() { "$BAO" write -field=signature "transit/sign/$1" input="$(base64 -w0 "$work/kms-blob")"; }
+check "OpenBao transit signs with $VKEY (ecdsa-p256)" transit_sign "$VKEY"
+refuse "OpenBao transit signs with $HALLMARK_STACK_VAULT_AES_KEY" transit_sign "$HALLMARK_STACK_VAULT_AES_KEY"
+refused_for_key_type() {
+  ! transit_sign "$HALLMARK_STACK_VAULT_AES_KEY" >"$work/aes.out" 2>&1 \
+    && grep -q 'aes256-gcm96 does not support signing' "$work/aes.out"
+}
+check "and the reason is the key type (aes256-gcm96 does not support signing)" refused_for_key_type
 refuse "cosign signs through OpenBao with a made-up token" \
   kms_sign "$VKEY" "$work/kms-bogus.json" "s.not-a-real-token"
 jwt_login() { # jwt_login TOKEN : prints an OpenBao token
@@ -165,7 +173,7 @@ check "cosign verify-blob passes on it" kms_verify "$work/kms.pub" "$work/kms-jw
 refuse "the JWT-auth token signs with the aes256 key (its policy allows only $VKEY)" \
   kms_sign "$HALLMARK_STACK_VAULT_AES_KEY" "$work/kms-jwt-aes.json" "$sa_vault_token"
 
-### 15. Tekton Chains signs a TaskRun (tests/stack/chains-sample)
+### 16. Tekton Chains signs a TaskRun (tests/stack/chains-sample)
 check "tests/stack/chains-sample makes Chains sign a TaskRun" "$HALLMARK_STACK_CHAINS_SAMPLE" "smoke-chains-$kid"
 sample=$(cat "$work/out")
 cs_ns=$(jq -r .namespace <<<"$sample") cs_tr=$(jq -r .taskrun <<<"$sample") cs_img=$(jq -r .image <<<"$sample")
@@ -176,15 +184,27 @@ create "$cs_ns" TaskRun unfinished >/dev/null 2>&1 \
   || { echo "not ok - creating an unfinished TaskRun"; finish 1; }
 sleep 3
 refuse "Chains signs a TaskRun that has not finished" test "$(signed_of unfinished)" = true
-chains_verify() { # chains_verify KEY IMAGE
+# Chains v0.22 writes the legacy .att without a Rekor bundle: cosign looks the entry up in Rekor.
+chains_verify() { # chains_verify KEY IMAGE [TRUSTED_ROOT]
+  "$COSIGN" verify-attestation --key "$1" --type slsaprovenance --rekor-url "$REKOR" \
+    --trusted-root "${3:-$HALLMARK_STACK_TRUSTED_ROOT}" "$2"
+}
+chains_verify_v2() {
   env SIGSTORE_REKOR_PUBLIC_KEY="$HALLMARK_STACK_REKOR_PUBKEY" "$COSIGN2" verify-attestation --key "$1" \
     --type slsaprovenance --rekor-url "$REKOR" "$2"
 }
-check "cosign verify-attestation --key accepts the attestation Chains pushed for $cs_img" \
+check "cosign v3 verify-attestation --key accepts the attestation Chains pushed for $cs_img" \
   chains_verify "$HALLMARK_STACK_CHAINS_PUBKEY" "$cs_img"
-check "its statement names the image and the TaskRun's build" bash -c \
-  "grep '^{' '$work/out' | head -1 | jq -r .payload | base64 -d | jq -e '.subject[0].digest.sha256 == \"${cs_img##*:}\"'"
-refuse "cosign verify-attestation with another key" chains_verify "$work/other.pub" "$cs_img"
-refuse "cosign verify-attestation with Chains' key on an image Chains never signed" \
+check "its statement (SLSA v0.2) has the image as its subject" bash -c \
+  "grep '^{' '$work/out' | head -1 | jq -r .payload | base64 -d | jq -e '.subject[0].digest.sha256 == \"${cs_img##*:}\" and .predicateType == \"https://slsa.dev/provenance/v0.2\"'"
+refuse "cosign v3 verify-attestation with another key" chains_verify "$work/other.pub" "$cs_img"
+refuse "cosign v3 verify-attestation with Chains' key on an image Chains never signed" \
   chains_verify "$HALLMARK_STACK_CHAINS_PUBKEY" "$HALLMARK_STACK_REGISTRY/smoke/img@$digest"
+jq 'del(.tlogs)' "$HALLMARK_STACK_TRUSTED_ROOT" > "$work/trusted_root.no-tlogs.json"
+refuse "cosign v3 verify-attestation with a trusted root without Rekor (Chains' entry is required)" \
+  chains_verify "$HALLMARK_STACK_CHAINS_PUBKEY" "$cs_img" "$work/trusted_root.no-tlogs.json"
+check "cosign v2 verify-attestation --key accepts it too" chains_verify_v2 "$HALLMARK_STACK_CHAINS_PUBKEY" "$cs_img"
+refuse "cosign v2 verify-attestation with another key" chains_verify_v2 "$work/other.pub" "$cs_img"
+check "Chains logged the attestation in the stack's Rekor (the run's transparency annotation)" bash -c \
+  "'$KUBECTL' get taskrun.tekton.dev '$cs_tr' -n '$cs_ns' -o json | jq -e '.metadata.annotations[\"chains.tekton.dev/transparency\"] | startswith(\"$REKOR/\")'"
 kc delete namespace "$ns2" "$cs_ns" --wait=false >/dev/null 2>&1 || true
