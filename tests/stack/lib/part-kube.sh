@@ -57,7 +57,7 @@ kube_install() {
     etcd | kube-apiserver | kube-controller-manager) tool "$1" >/dev/null; tool kubectl >/dev/null ;;
     bao) tool bao >/dev/null ;;
     chains)
-      command -v unshare >/dev/null 2>&1 || die "chains needs unshare (util-linux)"
+      ensure_apt unshare util-linux
       tool chains-controller >/dev/null; tool cosign >/dev/null ;;
   esac
 }
@@ -144,9 +144,9 @@ kube_prepare() {
     chains)
       kube_chains_key
       # Chains reads its key from the fixed path /etc/signing-secrets (a mounted Secret in a
-      # cluster). Out of cluster, the controller runs in a private mount namespace where an
-      # overlay puts this directory's signing-secrets/ over the real /etc (nothing on the
-      # host changes).
+      # cluster). Out of cluster, the controller runs in a private mount namespace where a
+      # read-only overlay adds this directory's signing-secrets/ to the real /etc (nothing on
+      # the host changes).
       mkdir -p "$d/etc-overlay"
       rm -rf "$d/etc-overlay/signing-secrets"
       cp -r "$d/signing-secrets" "$d/etc-overlay/signing-secrets"
@@ -188,13 +188,16 @@ kube_cmd() {
         -dev-listen-address="$STACK_HOST:$PORT_BAO" -dev-no-store-token) ;;
     chains)
       # exec keeps the PID: unshare and sh both exec, so the recorded PID is the controller's.
+      # Not root: a user namespace (mapped to root) makes the mount namespace and overlay.
+      local ns=(--mount --propagation private)
+      [ "$(id -u)" = 0 ] || ns=(--user --map-root-user "${ns[@]}")
       CMD=(env SYSTEM_NAMESPACE="$CHAINS_NAMESPACE" METRICS_DOMAIN=tekton.dev/chains
         CONFIG_LOGGING_NAME=config-logging
         CONFIG_OBSERVABILITY_NAME=tekton-chains-config-observability
         CONFIG_LEADERELECTION_NAME=tekton-chains-config-leader-election
         METRICS_PROMETHEUS_PORT="$PORT_CHAINS_METRICS" PROFILING_PORT="$PORT_CHAINS_PROFILING"
         KUBECONFIG="$(kube_kubeconfig)"
-        unshare --mount --propagation private sh -c \
+        unshare "${ns[@]}" sh -c \
         'mount -t overlay overlay -o "lowerdir=$1:/etc" /etc && shift && exec "$@"' chains \
         "$d/etc-overlay" "$(tool chains-controller)" --kubeconfig="$(kube_kubeconfig)") ;;
   esac
