@@ -62,10 +62,9 @@ kube_install() {
   esac
 }
 
-kube_install_peers() {
-  local t
-  for t in kubectl bao chains-controller; do tool "$t" >/dev/null; done
-}
+# kubectl, bao and the Chains controller come with their components (kube_install), so that
+# `up` of other parts never builds the Kubernetes binaries.
+kube_install_peers() { :; }
 
 # _kube_cert NAME SUBJECT EXT : a P-256 certificate signed by the cluster CA (made if missing).
 _kube_cert() {
@@ -360,6 +359,7 @@ kube_env() {
     printf 'export HALLMARK_STACK_K8S_CA=%q\n' "$(kube_pki)/ca.pem"
     printf 'export HALLMARK_STACK_MINT_SA_TOKEN=%q\n' "$HALLMARK_ROOT/tests/stack/mint-sa-token"
     printf 'export HALLMARK_STACK_COMPLETE_RUN=%q\n' "$HALLMARK_ROOT/tests/stack/complete-run"
+    printf 'export HALLMARK_STACK_KUBECTL=%q\n' "$(tool kubectl)"
   fi
   if [ -f "$s/bao" ]; then
     printf 'export VAULT_ADDR=%q\n' "http://$STACK_HOST:$PORT_BAO"
@@ -368,12 +368,11 @@ kube_env() {
     printf 'export HALLMARK_STACK_VAULT_AES_KEY=%q\n' "$BAO_AES_KEY"
     printf 'export HALLMARK_STACK_VAULT_JWT_ROLE=%q\n' "$BAO_JWT_ROLE"
     printf 'export HALLMARK_STACK_VAULT_JWT_AUDIENCE=%q\n' "$BAO_JWT_AUDIENCE"
+    printf 'export HALLMARK_STACK_BAO=%q\n' "$(tool bao)"
   fi
   if [ -f "$s/chains" ]; then
     printf 'export HALLMARK_STACK_CHAINS_PUBKEY=%q\n' "$STACK_DIR/chains/signing-secrets/cosign.pub"
     printf 'export HALLMARK_STACK_CHAINS_SAMPLE=%q\n' "$HALLMARK_ROOT/tests/stack/chains-sample"
+    printf 'export HALLMARK_STACK_CHAINS_CONTROLLER=%q\n' "$(tool chains-controller)"
   fi
-  printf 'export HALLMARK_STACK_KUBECTL=%q\n' "$(tool kubectl)"
-  printf 'export HALLMARK_STACK_BAO=%q\n' "$(tool bao)"
-  printf 'export HALLMARK_STACK_CHAINS_CONTROLLER=%q\n' "$(tool chains-controller)"
 }
