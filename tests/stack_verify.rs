@@ -465,3 +465,310 @@ fn hallmark_agrees_with_cosign_on_stack_images() {
 
     eprintln!("stack_verify: {agreed} verdicts, cosign and hallmark agree on all");
 }
+
+/// A fresh random image in `repo` (a registry without TLS), pushed with crane: its digest.
+fn push_random_image(dir: &Path, s: &Stack, repo: &str) -> String {
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    std::fs::write(dir.join("random.bin"), nonce.repeat(64)).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &run(dir, "tar", &["-cf", "layer.tar", "random.bin"], &[]),
+        "tar",
+    );
+    ok(
+        &run(
+            dir,
+            &s.crane,
+            &[
+                "append",
+                "-f",
+                "layer.tar",
+                "-t",
+                &format!("{repo}:{nonce}"),
+            ],
+            &[],
+        ),
+        "crane append",
+    );
+    let d = stdout(&run(
+        dir,
+        &s.crane,
+        &["digest", &format!("{repo}:{nonce}")],
+        &[],
+    ));
+    assert!(d.starts_with("sha256:"), "crane digest {repo}: `{d}`");
+    d
+}
+
+fn var(name: &str) -> Option<String> {
+    let v = std::env::var(name).ok().filter(|v| !v.is_empty());
+    if v.is_none() {
+        assert!(
+            std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "HALLMARK_REQUIRE_STACK=1 but {name} is not set: is every part of the stack up?"
+        );
+        eprintln!("stack_verify: skipped, {name} is not set");
+    }
+    v
+}
+
+/// Keyless: cosign v3 attests with a token from the stack's OIDC issuer (Fulcio
+/// certificate with an SCT from the CT log), logged in Rekor v1, and again in Rekor v2 with
+/// a TSA timestamp. cosign and hallmark agree for the right identity, a wrong identity and a
+/// wrong issuer.
+#[test]
+fn keyless_verdicts_agree_with_cosign() {
+    let Some(s) = stack() else { return };
+    let (Some(mint), Some(issuer), Some(fulcio), Some(signing_config)) = (
+        var("HALLMARK_STACK_MINT_TOKEN"),
+        var("HALLMARK_STACK_OIDC_ISSUER"),
+        var("HALLMARK_STACK_FULCIO_URL"),
+        var("HALLMARK_STACK_SIGNING_CONFIG"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    let ident = format!("stack-verify-{}@hallmark.test", std::process::id());
+    let token = stdout(&run(dir, &mint, &[&ident], &[]));
+    assert!(token.split('.').count() == 3, "minting a token: `{token}`");
+    std::fs::write(
+        dir.join("predicate.json"),
+        r#"{"buildDefinition":{"buildType":"https://hallmark.test/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://hallmark.test/stack-verify"}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let service = |url: &str| {
+        format!("url={url},api-version=1,start-time=2020-01-01T00:00:00Z,operator=hallmark-stack")
+    };
+    let (fulcio_svc, oidc_svc, rekor_svc) = (service(&fulcio), service(&issuer), service(&s.rekor));
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &[
+                "signing-config",
+                "create",
+                "--fulcio",
+                &fulcio_svc,
+                "--oidc-provider",
+                &oidc_svc,
+                "--rekor",
+                &rekor_svc,
+                "--rekor-config=ANY",
+                "--out",
+                "signing_config.v1.json",
+            ],
+            &[],
+        ),
+        "cosign signing-config create",
+    );
+    let v1_config = dir
+        .join("signing_config.v1.json")
+        .to_string_lossy()
+        .into_owned();
+    let mut verdicts = 0;
+    for (log, config) in [
+        ("Rekor v1", v1_config.as_str()),
+        ("Rekor v2 + TSA", signing_config.as_str()),
+    ] {
+        let repo = format!("{}/stack-verify/keyless", s.referrers);
+        let image = format!("{repo}@{}", push_random_image(dir, &s, &repo));
+        ok(
+            &run(
+                dir,
+                &s.cosign,
+                &[
+                    "attest",
+                    "--yes",
+                    "--identity-token",
+                    &token,
+                    "--predicate",
+                    "predicate.json",
+                    "--type",
+                    "slsaprovenance1",
+                    "--signing-config",
+                    config,
+                    "--trusted-root",
+                    &s.trusted_root,
+                    &image,
+                ],
+                &[],
+            ),
+            &format!("cosign attest keylessly ({log})"),
+        );
+        for (label, who, iss) in [
+            ("right identity", ident.as_str(), issuer.as_str()),
+            (
+                "wrong identity",
+                "someone-else@hallmark.test",
+                issuer.as_str(),
+            ),
+            (
+                "wrong issuer",
+                ident.as_str(),
+                "https://accounts.example.com",
+            ),
+        ] {
+            let cosign_out = run(
+                dir,
+                &s.cosign,
+                &[
+                    "verify-attestation",
+                    "--type",
+                    "slsaprovenance1",
+                    "--trusted-root",
+                    &s.trusted_root,
+                    "--certificate-identity",
+                    who,
+                    "--certificate-oidc-issuer",
+                    iss,
+                    &image,
+                ],
+                &[],
+            );
+            let out = run(
+                dir,
+                env!("CARGO_BIN_EXE_hallmark"),
+                &[
+                    "verify",
+                    &image,
+                    "--type",
+                    "slsaprovenance1",
+                    "--trusted-root",
+                    &s.trusted_root,
+                    "--certificate-identity",
+                    who,
+                    "--certificate-oidc-issuer",
+                    iss,
+                    "-o",
+                    "json",
+                ],
+                &[],
+            );
+            let report: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                    panic!(
+                        "no JSON report ({e}): {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                });
+            let code = out.status.code().unwrap_or(-1);
+            let cosign_pass = cosign_out.status.success();
+            eprintln!(
+                "stack_verify: keyless, {log}, {label}: cosign {}, hallmark {} (exit {code})",
+                if cosign_pass { "pass" } else { "fail" },
+                decision(&report)
+            );
+            assert_eq!(
+                cosign_pass,
+                code == 0,
+                "keyless {log}, {label}: cosign and hallmark disagree\ncosign: {}\nhallmark: {report:#}",
+                String::from_utf8_lossy(&cosign_out.stderr)
+            );
+            if label == "right identity" {
+                assert_eq!(code, 0, "{report:#}");
+                assert_eq!(report["certificateIdentity"], serde_json::json!(ident));
+                assert_eq!(report["certificateOidcIssuer"], serde_json::json!(issuer));
+                assert!(
+                    !report["signingTimes"].as_array().is_none_or(Vec::is_empty),
+                    "{report:#}"
+                );
+            } else {
+                assert_eq!(code, 1, "{report:#}");
+                assert!(
+                    report["reasons"].to_string().contains("\"identity\""),
+                    "{report:#}"
+                );
+            }
+            verdicts += 1;
+        }
+    }
+    eprintln!("stack_verify: keyless, {verdicts} verdicts, cosign and hallmark agree on all");
+}
+
+/// Tekton Chains (the stack's real controller) signs a TaskRun that built an image and
+/// pushes its attestation beside it; cosign v2 and hallmark agree on it with Chains' key
+/// and with another key.
+#[test]
+fn chains_attestation_verdicts_agree_with_cosign() {
+    let Some(s) = stack() else { return };
+    let Some(sample) = var("HALLMARK_STACK_CHAINS_SAMPLE") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    let out = run(dir, &sample, &["stack-verify"], &[]);
+    ok(&out, "tests/stack/chains-sample");
+    let sample: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("chains-sample printed no JSON ({e}): {}", stdout(&out)));
+    let image = sample["image"].as_str().unwrap_or_default().to_owned();
+    let chains_key = sample["public_key"].as_str().unwrap_or_default().to_owned();
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &["generate-key-pair", "--output-key-prefix", "other"],
+            &[],
+        ),
+        "cosign generate-key-pair",
+    );
+    let other = dir.join("other.pub").to_string_lossy().into_owned();
+    let mut verdicts = 0;
+    for (label, key) in [
+        ("Chains' key", chains_key.as_str()),
+        ("wrong key", other.as_str()),
+    ] {
+        let cosign_out = run(
+            dir,
+            &s.cosign2,
+            &[
+                "verify-attestation",
+                "--key",
+                key,
+                "--type",
+                "slsaprovenance",
+                "--rekor-url",
+                &s.rekor,
+                &image,
+            ],
+            &[("SIGSTORE_REKOR_PUBLIC_KEY", s.rekor_pubkey.as_str())],
+        );
+        let (code, report) = hallmark(dir, &s, &image, Path::new(key), &[]);
+        let cosign_pass = cosign_out.status.success();
+        eprintln!(
+            "stack_verify: Tekton Chains, {label}: cosign v2 {}, hallmark {} (exit {code})",
+            if cosign_pass { "pass" } else { "fail" },
+            decision(&report)
+        );
+        assert_eq!(
+            cosign_pass,
+            code == 0,
+            "Chains, {label}: cosign and hallmark disagree\ncosign: {}\nhallmark: {report:#}",
+            String::from_utf8_lossy(&cosign_out.stderr)
+        );
+        if label == "wrong key" {
+            assert_eq!(code, 1, "{report:#}");
+        } else {
+            assert_eq!(
+                code, 0,
+                "hallmark must verify Chains' attestation: {report:#}"
+            );
+            assert!(
+                report["location"]
+                    .as_str()
+                    .is_some_and(|l| l.contains(".att")),
+                "{report:#}"
+            );
+        }
+        verdicts += 1;
+    }
+    eprintln!("stack_verify: Tekton Chains, {verdicts} verdicts, cosign and hallmark agree on all");
+}

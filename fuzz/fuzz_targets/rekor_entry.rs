@@ -1,11 +1,20 @@
-//! Fuzz the Rekor entry body parser (hashedrekord, dsse, intoto): any bytes either parse
-//! or give an error, never panic; what parses reports its kind, and the Merkle leaf hash
-//! and SET payload of the bytes can always be computed.
+//! Fuzz the Rekor entry body parser (hashedrekord, dsse, intoto) and Rekor v1's API
+//! answers (log entries with their proofs, search results): any bytes either parse or give
+//! an error, never panic; what parses reports its kind, and the Merkle leaf hash and SET
+//! payload of the bytes can always be computed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(entries) = hallmark::rekor::parse_entries(data) {
+        for (_, e) in entries {
+            assert!(!e.kind_version.kind.is_empty() || !e.canonicalized_body.is_empty());
+        }
+    }
+    if let Ok(uuids) = hallmark::rekor::parse_uuids(data) {
+        assert!(uuids.len() <= hallmark::rekor::MAX_SEARCH_RESULTS);
+    }
     let _ = hallmark::transparency::merkle::leaf_hash(data);
     let _ = hallmark::transparency::set::set_payload(data, 1, &[0xc0], 1);
     let Ok(body) = hallmark::transparency::EntryBody::from_canonical_json(data) else {

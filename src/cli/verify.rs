@@ -14,6 +14,7 @@ use super::Outcome;
 use crate::bundle::Bundle;
 use crate::dsse::Envelope;
 use crate::oci::{ImageRef, OciError, RegistryClient, RegistryOptions, find_attestations};
+use crate::rekor::{RekorClient, RekorError, TransparencyLog as _};
 use crate::trust::TrustedRoot;
 use crate::verify::{
     self, ArtifactRef, BundleVerification, EnvelopePolicy, LoggedEntry, Policy, PredicateType,
@@ -111,6 +112,16 @@ pub struct VerifyArgs {
     /// Repeatable.
     #[arg(long = "registry-ca", value_name = "FILE")]
     pub registry_cas: Vec<PathBuf>,
+
+    /// Rekor v1 to look attestations up in when they carry no log entry (Tekton Chains'
+    /// `.att` layers), as cosign v2 does. Default: the Rekor logs of the trusted root.
+    #[arg(long, value_name = "URL", conflicts_with = "offline")]
+    pub rekor_url: Option<String>,
+
+    /// Never contact a transparency log: an attestation without an embedded log entry is
+    /// then denied (unless `--insecure-ignore-tlog`).
+    #[arg(long)]
+    pub offline: bool,
 
     /// Timeout of each registry request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
@@ -511,26 +522,74 @@ fn passed(v: crate::verify::Verification, location: Option<String>) -> Passed {
 }
 
 fn make_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
+    make_verifier_and_logs(args).map(|(v, _)| v)
+}
+
+/// The verifier, and the base URLs of the trusted root's transparency logs.
+fn make_verifier_and_logs(args: &VerifyArgs) -> Result<(Verifier, Vec<String>), Failure> {
     let trust = match &args.trusted_root {
         Some(p) => TrustedRoot::from_file(p)
             .with_context(|| format!("reading trusted root {}", p.display())),
         None => TrustedRoot::public_good().context("embedded trusted root"),
     }
     .map_err(|e| input_error(&e))?;
-    Ok(Verifier::new(
+    let mut logs: Vec<String> = Vec::new();
+    for t in &trust.tlogs {
+        if !t.base_url.is_empty() && !logs.contains(&t.base_url) {
+            logs.push(t.base_url.clone());
+        }
+    }
+    let verifier = Verifier::new(
         trust,
         VerifierOptions {
             insecure_ignore_tlog: args.insecure_ignore_tlog,
             insecure_ignore_sct: args.insecure_ignore_sct,
             ..VerifierOptions::default()
         },
-    )?)
+    )?;
+    Ok((verifier, logs))
+}
+
+/// Look an attestation's entries up in Rekor v1 by payload hash (logs without the search
+/// API, such as Rekor v2, answer 404 and are skipped).
+async fn lookup_entries(
+    logs: &[RekorClient],
+    payload_sha256: &str,
+) -> Result<Vec<crate::bundle::TransparencyLogEntry>, RekorError> {
+    let mut out = Vec::new();
+    for log in logs {
+        let uuids = match log.search_sha256(payload_sha256).await {
+            Ok(u) => u,
+            Err(RekorError::Status { status: 404, .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        for uuid in uuids {
+            if let Some(e) = log.entry(&uuid).await? {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Read the image's attestations from its registry and verify each: the image passes when
 /// at least one does.
 fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<Passed, Failure> {
-    let verifier = make_verifier(args)?;
+    let (verifier, trusted_logs) = make_verifier_and_logs(args)?;
+    let timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
+    let rekor_urls = match (&args.rekor_url, args.offline || args.insecure_ignore_tlog) {
+        (_, true) => Vec::new(),
+        (Some(u), false) => vec![u.clone()],
+        (None, false) => trusted_logs,
+    };
+    let rekors = rekor_urls
+        .iter()
+        .map(|u| RekorClient::new(u, timeout))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::Error {
+            check: "usage",
+            message: super::error_chain(&e),
+        })?;
     let registry_error = |e: &OciError| Failure::Error {
         check: "registry",
         message: super::error_chain(e),
@@ -556,9 +615,54 @@ fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<
     let mut checked = Vec::new();
     let mut first: Option<Passed> = None;
     let mut errors_only = true;
+    let mut lookup_failed = false;
     for found in discovery.found {
         let location = found.location.to_string();
-        match verifier.verify(&found.bundle, artifact, policy) {
+        let mut result = verifier.verify(&found.bundle, artifact, policy);
+        let unlogged = found
+            .bundle
+            .verification_material
+            .as_ref()
+            .is_some_and(|m| m.tlog_entries.is_empty());
+        if let (Err(_), true, Some(envelope)) = (
+            &result,
+            unlogged && !rekors.is_empty(),
+            &found.bundle.dsse_envelope,
+        ) {
+            let hash = hex::encode(ArtifactRef::Bytes(&envelope.payload).sha256());
+            match runtime.block_on(lookup_entries(&rekors, &hash)) {
+                Ok(entries) => {
+                    for entry in entries {
+                        let mut bundle = found.bundle.clone();
+                        if let Some(m) = bundle.verification_material.as_mut() {
+                            m.tlog_entries = vec![entry];
+                        }
+                        // The entry's verdict replaces "no log entry": the last one is
+                        // kept when none passes.
+                        result = verifier.verify(&bundle, artifact, policy);
+                        if result.is_ok() {
+                            break;
+                        }
+                    }
+                }
+                Err(e) => {
+                    errors_only = false;
+                    checked.push(Checked {
+                        location,
+                        decision: "error",
+                        check: Some("transparency-log"),
+                        message: Some(format!(
+                            "looking the attestation up: {}",
+                            super::error_chain(&e)
+                        )),
+                        predicate_type: None,
+                    });
+                    lookup_failed = true;
+                    continue;
+                }
+            }
+        }
+        match result {
             Ok(v) => {
                 let predicate_type = match &v.content {
                     BundleVerification::Attestation(s) => Some(s.statement.predicate_type.clone()),
@@ -600,6 +704,18 @@ fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<
     if let Some(mut p) = first {
         p.attestations = checked;
         return Ok(p);
+    }
+    if lookup_failed {
+        // An attestation could not be checked against the log: undecided, not denied.
+        return Err(Failure::Error {
+            check: "transparency-log",
+            message: checked
+                .iter()
+                .filter(|c| c.decision == "error")
+                .filter_map(|c| c.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
     }
     if checked.is_empty() {
         return Err(Failure::DenyImage {
@@ -712,6 +828,8 @@ mod tests {
             insecure_registries: Vec::new(),
             registry_cas: Vec::new(),
             registry_timeout: 5,
+            rekor_url: None,
+            offline: false,
             output: OutputFormat::Json,
         }
     }

@@ -10,6 +10,10 @@
 //! - `dsse` 0.0.1: `spec.payloadHash` / `spec.envelopeHash` (`{algorithm, value:<hex>}`;
 //!   payload hash over the decoded payload), `spec.signatures[]{signature:<base64>,
 //!   verifier:<base64 PEM>}`.
+//! - `intoto` 0.0.1 (what cosign's `TLogUploadInTotoAttestation` and Tekton Chains
+//!   write): `spec.content.hash` (the envelope as submitted), `spec.content.payloadHash`
+//!   (the decoded payload), `spec.publicKey` (base64 PEM). No signature is recorded: Rekor
+//!   checked it with the key at upload, so the entry binds the payload to that key.
 //! - `intoto` 0.0.2: `spec.content.envelope{payloadType, payload, signatures[]{sig,
 //!   publicKey}}` where `payload` and `sig` are base64 *twice* and `publicKey` is base64
 //!   PEM; `spec.content.payloadHash` over the decoded payload, `spec.content.hash` over
@@ -98,6 +102,15 @@ pub enum EntryBody {
         payload_hash: EntryDigest,
         /// The envelope's signatures.
         signatures: Vec<EntrySignature>,
+    },
+    /// `intoto` 0.0.1.
+    IntotoV001 {
+        /// Digest of the decoded payload.
+        payload_hash: EntryDigest,
+        /// Digest of the envelope as submitted.
+        envelope_hash: Option<EntryDigest>,
+        /// The key (or certificate) Rekor checked the envelope's signature with.
+        verifier: EntryVerifier,
     },
     /// `intoto` 0.0.2.
     IntotoV002 {
@@ -310,6 +323,19 @@ impl EntryBody {
                         .collect::<Result<_, _>>()?,
                 })
             }
+            ("intoto", "0.0.1") => {
+                let s: IntotoV001 =
+                    serde_json::from_value(spec).map_err(parse("bad intoto 0.0.1 spec"))?;
+                Ok(Self::IntotoV001 {
+                    payload_hash: hex_digest(
+                        &s.content
+                            .payload_hash
+                            .ok_or_else(|| malformed("intoto entry has no payloadHash"))?,
+                    )?,
+                    envelope_hash: s.content.hash.as_ref().map(hex_digest).transpose()?,
+                    verifier: pem_verifier(&s.public_key)?,
+                })
+            }
             ("intoto", "0.0.2") => {
                 let s: IntotoV002 =
                     serde_json::from_value(spec).map_err(parse("bad intoto 0.0.2 spec"))?;
@@ -361,6 +387,7 @@ impl EntryBody {
             Self::HashedRekordV002 { .. } => ("hashedrekord", "0.0.2"),
             Self::DsseV001 { .. } => ("dsse", "0.0.1"),
             Self::DsseV002 { .. } => ("dsse", "0.0.2"),
+            Self::IntotoV001 { .. } => ("intoto", "0.0.1"),
             Self::IntotoV002 { .. } => ("intoto", "0.0.2"),
         }
     }
@@ -430,6 +457,20 @@ impl EntryBody {
             ) => {
                 check_payload_hash(payload_hash, env)?;
                 check_signatures(signatures, env, signer)
+            }
+            (
+                Self::IntotoV001 {
+                    payload_hash,
+                    verifier,
+                    ..
+                },
+                Content::DsseEnvelope(env),
+            ) => {
+                check_payload_hash(payload_hash, env)?;
+                if !signer.matches(verifier) {
+                    return Err(M("public key differs from the bundle's key or certificate"));
+                }
+                Ok(())
             }
             (
                 Self::IntotoV002 {
@@ -600,6 +641,20 @@ struct DsseV002 {
 #[derive(Deserialize)]
 struct IntotoV002 {
     content: IntotoContent,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntotoV001 {
+    content: IntotoV001Content,
+    public_key: String,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntotoV001Content {
+    #[serde(default)]
+    hash: Option<V1Hash>,
+    #[serde(default)]
+    payload_hash: Option<V1Hash>,
 }
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

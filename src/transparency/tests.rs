@@ -515,3 +515,68 @@ fn dsse_v002_body_matches_its_envelope() {
         Err(TransparencyError::BodyMismatch(_))
     ));
 }
+
+#[test]
+fn intoto_v001_body_binds_payload_and_key() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+
+    use crate::bundle::{MEDIA_TYPE_V0_1, PublicKeyIdentifier, VerificationMaterial};
+    use crate::signing::{LocalSigner, Signer as _, sign_envelope};
+
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let signer = LocalSigner::generate_p256().unwrap_or_else(|e| panic!("{e}"));
+    let other = LocalSigner::generate_p256().unwrap_or_else(|e| panic!("{e}"));
+    let env = sign_envelope(
+        &signer,
+        crate::dsse::IN_TOTO_PAYLOAD_TYPE,
+        br#"{"_type":"x"}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let body = |payload: &[u8], key: &PublicKey| {
+        format!(
+            r#"{{"apiVersion":"0.0.1","kind":"intoto","spec":{{"content":{{"hash":{{"algorithm":"sha256","value":"{}"}},"payloadHash":{{"algorithm":"sha256","value":"{}"}}}},"publicKey":"{}"}}}}"#,
+            hex::encode(sha2::Sha256::digest(b"envelope")),
+            hex::encode(sha2::Sha256::digest(payload)),
+            b64.encode(key.to_pem())
+        )
+    };
+    let bundle = Bundle {
+        media_type: MEDIA_TYPE_V0_1.into(),
+        verification_material: Some(VerificationMaterial {
+            public_key: Some(PublicKeyIdentifier::default()),
+            ..VerificationMaterial::default()
+        }),
+        message_signature: None,
+        dsse_envelope: Some(env.clone()),
+    };
+    let key = signer.public_key();
+    let good = EntryBody::from_canonical_json(body(&env.payload, key).as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(good.kind_version(), ("intoto", "0.0.1"));
+    assert!(good.check_bundle(&bundle, Some(key)).is_ok());
+    // Another key recorded, another key given, or another payload: not this bundle's entry.
+    let wrong_key =
+        EntryBody::from_canonical_json(body(&env.payload, other.public_key()).as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        wrong_key.check_bundle(&bundle, Some(key)),
+        Err(TransparencyError::BodyMismatch(_))
+    ));
+    assert!(matches!(
+        good.check_bundle(&bundle, Some(other.public_key())),
+        Err(TransparencyError::BodyMismatch(_))
+    ));
+    let wrong_payload = EntryBody::from_canonical_json(body(b"{}", key).as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        wrong_payload.check_bundle(&bundle, Some(key)),
+        Err(TransparencyError::BodyMismatch(_))
+    ));
+    assert!(
+        EntryBody::from_canonical_json(
+            br#"{"apiVersion":"0.0.1","kind":"intoto","spec":{"content":{}}}"#
+        )
+        .is_err()
+    );
+}
