@@ -772,3 +772,149 @@ fn chains_attestation_verdicts_agree_with_cosign() {
     }
     eprintln!("stack_verify: Tekton Chains, {verdicts} verdicts, cosign and hallmark agree on all");
 }
+
+/// `--tuf-url`: the trusted root comes from the stack's TUF repository (tuftool), starting
+/// from its initial root.json. The same attestation is denied with the embedded public-good
+/// root (so the pass is the TUF root's doing), and a tampered initial root or an unreachable
+/// repository is an error (exit 2).
+#[test]
+fn trusted_root_refreshed_through_tuf() {
+    let Some(s) = stack() else { return };
+    let (Some(tuf_url), Some(tuf_root)) = (
+        var("HALLMARK_STACK_TUF_URL"),
+        var("HALLMARK_STACK_TUF_ROOT"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &["generate-key-pair", "--output-key-prefix", "key"],
+            &[],
+        ),
+        "cosign generate-key-pair",
+    );
+    std::fs::write(
+        dir.join("predicate.json"),
+        r#"{"builder":{"id":"https://hallmark.test/tuf"},"buildType":"https://hallmark.test/v1","invocation":{},"materials":[]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rekor_arg = format!(
+        "url={},api-version=1,start-time=2020-01-01T00:00:00Z,operator=hallmark-stack",
+        s.rekor
+    );
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &[
+                "signing-config",
+                "create",
+                "--rekor",
+                &rekor_arg,
+                "--rekor-config=ANY",
+                "--out",
+                "signing_config.json",
+            ],
+            &[],
+        ),
+        "cosign signing-config create",
+    );
+    let repo = format!("{}/stack-verify/tuf", s.referrers);
+    let image = format!("{repo}@{}", push_random_image(dir, &s, &repo));
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &[
+                "attest",
+                "--yes",
+                "--key",
+                "key.key",
+                "--predicate",
+                "predicate.json",
+                "--type",
+                "slsaprovenance",
+                "--signing-config",
+                "signing_config.json",
+                "--trusted-root",
+                &s.trusted_root,
+                &image,
+            ],
+            &[],
+        ),
+        "cosign attest",
+    );
+    // Each run gets its own TUF datastore (XDG_CACHE_HOME), as on a fresh machine.
+    let cache = dir.join("cache");
+    let cache = cache.to_string_lossy();
+    let verify = |root: &str, url: &str| {
+        let out = run(
+            dir,
+            env!("CARGO_BIN_EXE_hallmark"),
+            &[
+                "verify",
+                &image,
+                "--key",
+                "key.pub",
+                "--tuf-url",
+                url,
+                "--tuf-root",
+                root,
+                "-o",
+                "json",
+            ],
+            &[("XDG_CACHE_HOME", cache.as_ref())],
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON report ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().unwrap_or(-1), report)
+    };
+    let (code, report) = verify(&tuf_root, &tuf_url);
+    assert_eq!(code, 0, "verify with the TUF-fetched root: {report:#}");
+    let embedded = run(
+        dir,
+        env!("CARGO_BIN_EXE_hallmark"),
+        &["verify", &image, "--key", "key.pub"],
+        &[],
+    );
+    assert_eq!(
+        embedded.status.code(),
+        Some(1),
+        "the public-good root must not know the stack's Rekor"
+    );
+    let mut tampered: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&tuf_root).unwrap_or_else(|e| panic!("{tuf_root}: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("{tuf_root}: {e}"));
+    tampered["signed"]["version"] = serde_json::json!(2);
+    std::fs::write(dir.join("tampered-root.json"), tampered.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tampered_path = dir
+        .join("tampered-root.json")
+        .to_string_lossy()
+        .into_owned();
+    let (code, report) = verify(&tampered_path, &tuf_url);
+    assert_eq!(
+        code, 2,
+        "a tampered initial root must be refused: {report:#}"
+    );
+    assert_eq!(
+        report["reasons"][0]["check"],
+        serde_json::json!("trusted-root"),
+        "{report:#}"
+    );
+    let (code, report) = verify(&tuf_root, "http://127.0.0.1:9");
+    assert_eq!(code, 2, "an unreachable repository is an error: {report:#}");
+    eprintln!(
+        "stack_verify: TUF: pass with the fetched root, deny with the embedded one, error for a tampered root or no repository"
+    );
+}

@@ -60,8 +60,9 @@ pub enum Command {
     /// Format TaskRun/PipelineRun files as in-toto SLSA provenance and sign them as DSSE
     /// envelopes, without a cluster.
     Sign(sign::SignArgs),
-    /// Verify a DSSE envelope or a Sigstore bundle against an artifact.
-    Verify(verify::VerifyArgs),
+    /// Verify a DSSE envelope or a Sigstore bundle against an artifact, or an image's
+    /// attestations in its registry.
+    Verify(Box<verify::VerifyArgs>),
     /// Write a cosign-compatible key pair (encrypted private key and public key).
     GenerateKeyPair(keys::GenerateKeyPairArgs),
     /// The sigstore-conformance client protocol (`tests/conformance/entrypoint` calls it).

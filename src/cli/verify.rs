@@ -82,8 +82,20 @@ pub struct VerifyArgs {
 
     /// A Sigstore `trusted_root.json` holding the Fulcio CAs, Rekor, CT log and TSA keys
     /// to verify bundles against. Default: the embedded Sigstore public-good root.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "tuf_url")]
     pub trusted_root: Option<PathBuf>,
+
+    /// Refresh the trusted root from this TUF repository (metadata at the URL, targets
+    /// under `URL/targets/`; its `trusted_root.json` target), e.g.
+    /// `https://tuf-repo-cdn.sigstore.dev`. Needs `--tuf-root`. The newest metadata seen
+    /// is kept in `$XDG_CACHE_HOME/hallmark/tuf/` (or `~/.cache/...`) against rollback.
+    /// A repository that cannot be reached or does not verify is an error (exit 2).
+    #[arg(long, value_name = "URL", requires = "tuf_root")]
+    pub tuf_url: Option<String>,
+
+    /// The TUF repository's initial `root.json`, trusted out of band (with `--tuf-url`).
+    #[arg(long, value_name = "FILE", requires = "tuf_url")]
+    pub tuf_root: Option<PathBuf>,
 
     /// Require this predicate type: a cosign short name (`slsaprovenance`,
     /// `slsaprovenance02`, `slsaprovenance1`, `custom`, `spdx`, `spdxjson`, `cyclonedx`,
@@ -527,10 +539,11 @@ fn make_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
 
 /// The verifier, and the base URLs of the trusted root's transparency logs.
 fn make_verifier_and_logs(args: &VerifyArgs) -> Result<(Verifier, Vec<String>), Failure> {
-    let trust = match &args.trusted_root {
-        Some(p) => TrustedRoot::from_file(p)
+    let trust = match (&args.trusted_root, &args.tuf_url, &args.tuf_root) {
+        (Some(p), _, _) => TrustedRoot::from_file(p)
             .with_context(|| format!("reading trusted root {}", p.display())),
-        None => TrustedRoot::public_good().context("embedded trusted root"),
+        (None, Some(url), Some(root)) => tuf_trusted_root(url, root, args.registry_timeout)?,
+        _ => TrustedRoot::public_good().context("embedded trusted root"),
     }
     .map_err(|e| input_error(&e))?;
     let mut logs: Vec<String> = Vec::new();
@@ -548,6 +561,48 @@ fn make_verifier_and_logs(args: &VerifyArgs) -> Result<(Verifier, Vec<String>), 
         },
     )?;
     Ok((verifier, logs))
+}
+
+/// The trusted root from a TUF repository (`--tuf-url`, `--tuf-root`).
+fn tuf_trusted_root(
+    url: &str,
+    root: &Path,
+    timeout_secs: u64,
+) -> Result<anyhow::Result<TrustedRoot>, Failure> {
+    let initial = std::fs::read(root)
+        .with_context(|| format!("reading the TUF root {}", root.display()))
+        .map_err(|e| input_error(&e))?;
+    let datastore = tuf_datastore(url);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error {
+            check: "input",
+            message: format!("starting the async runtime: {e}"),
+        })?;
+    let bytes = runtime
+        .block_on(crate::trust::tuf::fetch_trusted_root(
+            url,
+            &initial,
+            &datastore,
+            std::time::Duration::from_secs(timeout_secs.max(1)),
+        ))
+        .map_err(|e| Failure::Error {
+            check: "trusted-root",
+            message: super::error_chain(&e),
+        })?;
+    Ok(TrustedRoot::from_json(&bytes)
+        .with_context(|| format!("the trusted root from TUF repository {url}")))
+}
+
+/// Where TUF metadata of `url` is kept between runs.
+fn tuf_datastore(url: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let key = hex::encode(&ArtifactRef::Bytes(url.as_bytes()).sha256()[..8]);
+    base.join("hallmark/tuf").join(key)
 }
 
 /// Look an attestation's entries up in Rekor v1 by payload hash (logs without the search
@@ -822,6 +877,8 @@ mod tests {
             certificate_oidc_issuer: None,
             certificate_oidc_issuer_regexp: None,
             trusted_root: None,
+            tuf_url: None,
+            tuf_root: None,
             predicate_type: None,
             insecure_ignore_tlog: true,
             insecure_ignore_sct: false,

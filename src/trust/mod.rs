@@ -21,12 +21,14 @@
 //! use (RSA CT logs) still loads.
 //!
 //! The Sigstore public-good root is embedded from the `sigstore-trust-root` crate
-//! ([`TrustedRoot::public_good`]); callers that need the freshest root fetch it over TUF
-//! and pass it with `--trusted-root`.
+//! ([`TrustedRoot::public_good`]); [`tuf::fetch_trusted_root`] refreshes a root from a
+//! TUF repository (`--tuf-url`), starting from a trusted initial `root.json`.
 
 use base64::Engine as _;
 use jiff::Timestamp;
 use serde::Deserialize;
+
+pub mod tuf;
 
 use crate::signing::PublicKey;
 
@@ -75,14 +77,31 @@ pub enum TrustError {
         /// The `keyDetails` the root gives.
         key_details: String,
     },
+    /// Refreshing the trusted root through TUF failed.
+    #[error("TUF repository {url}: {reason}")]
+    Tuf {
+        /// The repository URL.
+        url: String,
+        /// What failed (tough's error chain: fetch, signature, expiry, rollback, target).
+        reason: String,
+        /// Whether it was the network (worth a retry).
+        transient: bool,
+    },
 }
 
 impl TrustError {
-    /// Whether retrying may help: only an interrupted or timed-out read.
+    /// Whether retrying may help: an interrupted or timed-out read, or an unreachable TUF
+    /// repository.
     #[must_use]
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Read { source, .. }
-            if matches!(source.kind(), std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut))
+        match self {
+            Self::Read { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::TimedOut
+            ),
+            Self::Tuf { transient, .. } => *transient,
+            _ => false,
+        }
     }
 }
 
