@@ -10,6 +10,7 @@
 //! - [`bundle`]: Sigstore bundle (v0.1–v0.3) reading.
 //! - [`verify`]: signature, payload and subject checks on envelopes and bundles.
 //! - [`oci`]: registries: image references, manifests, cosign's legacy layout, referrers.
+//! - [`publish`]: `publish(attestation, sinks)`: bundle v0.3 and legacy layers beside images.
 //! - [`rekor`]: Rekor v1 entries read back by hash and UUID (the `TransparencyLog` seam).
 //! - [`config`]: Chains' `chains-config` keys, parsed into a typed model.
 //! - [`cli`]: one file per subcommand: flags → config model → library calls.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod dsse;
 pub mod oci;
 pub mod provenance;
+pub mod publish;
 pub mod rekor;
 pub mod signing;
 pub mod tekton;

@@ -11,8 +11,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod attest;
 pub mod conformance;
 pub mod keys;
+pub mod registry;
 pub mod sign;
 pub mod verify;
 
@@ -63,6 +65,9 @@ pub enum Command {
     /// Verify a DSSE envelope or a Sigstore bundle against an artifact, or an image's
     /// attestations in its registry.
     Verify(Box<verify::VerifyArgs>),
+    /// Sign an in-toto statement about an image and publish it beside the image in its
+    /// registry (legacy `.att`, OCI 1.1 referrer bundle, or both).
+    Attest(Box<attest::AttestArgs>),
     /// Write a cosign-compatible key pair (encrypted private key and public key).
     GenerateKeyPair(keys::GenerateKeyPairArgs),
     /// The sigstore-conformance client protocol (`tests/conformance/entrypoint` calls it).
@@ -88,6 +93,7 @@ pub fn main(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Attest(a) => attest::run(a),
         Command::GenerateKeyPair(a) => keys::run(a),
         Command::Conformance(a) => conformance::run(a),
     };

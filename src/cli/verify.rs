@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Outcome;
 use crate::bundle::Bundle;
 use crate::dsse::Envelope;
-use crate::oci::{ImageRef, OciError, RegistryClient, RegistryOptions, find_attestations};
+use crate::oci::{ImageRef, OciError, find_attestations};
 use crate::rekor::{RekorClient, RekorError, TransparencyLog as _};
 use crate::trust::TrustedRoot;
 use crate::verify::{
@@ -115,15 +115,9 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub insecure_ignore_sct: bool,
 
-    /// A registry (`host` or `host:port`) to reach over plain HTTP instead of HTTPS.
-    /// Repeatable. `localhost`, `127.0.0.1` and `[::1]` are always plain HTTP, as in cosign.
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
-
-    /// A PEM file of CA certificates to trust for registries, besides the system roots.
-    /// Repeatable.
-    #[arg(long = "registry-ca", value_name = "FILE")]
-    pub registry_cas: Vec<PathBuf>,
+    /// How to reach the image's registry.
+    #[command(flatten)]
+    pub registry: super::registry::RegistryArgs,
 
     /// Rekor v1 to look attestations up in when they carry no log entry (Tekton Chains'
     /// `.att` layers), as cosign v2 does. Default: the Rekor logs of the trusted root.
@@ -134,10 +128,6 @@ pub struct VerifyArgs {
     /// then denied (unless `--insecure-ignore-tlog`).
     #[arg(long)]
     pub offline: bool,
-
-    /// Timeout of each registry request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub registry_timeout: u64,
 
     /// Report format: `text` (a `pass:`/`deny:` line, then who signed, where it was logged
     /// and when) or `json` (`{"decision":"pass"|"deny"|"error", "reasons":[...], ...}`;
@@ -542,7 +532,9 @@ fn make_verifier_and_logs(args: &VerifyArgs) -> Result<(Verifier, Vec<String>), 
     let trust = match (&args.trusted_root, &args.tuf_url, &args.tuf_root) {
         (Some(p), _, _) => TrustedRoot::from_file(p)
             .with_context(|| format!("reading trusted root {}", p.display())),
-        (None, Some(url), Some(root)) => tuf_trusted_root(url, root, args.registry_timeout)?,
+        (None, Some(url), Some(root)) => {
+            tuf_trusted_root(url, root, args.registry.registry_timeout)?
+        }
         _ => TrustedRoot::public_good().context("embedded trusted root"),
     }
     .map_err(|e| input_error(&e))?;
@@ -631,7 +623,7 @@ async fn lookup_entries(
 /// at least one does.
 fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<Passed, Failure> {
     let (verifier, trusted_logs) = make_verifier_and_logs(args)?;
-    let timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
+    let timeout = std::time::Duration::from_secs(args.registry.registry_timeout.max(1));
     let rekor_urls = match (&args.rekor_url, args.offline || args.insecure_ignore_tlog) {
         (_, true) => Vec::new(),
         (Some(u), false) => vec![u.clone()],
@@ -649,13 +641,7 @@ fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<
         check: "registry",
         message: super::error_chain(e),
     };
-    let client = RegistryClient::new(RegistryOptions {
-        insecure_registries: args.insecure_registries.clone(),
-        ca_files: args.registry_cas.clone(),
-        timeout: std::time::Duration::from_secs(args.registry_timeout.max(1)),
-        ..RegistryOptions::default()
-    })
-    .map_err(|e| registry_error(&e))?;
+    let client = args.registry.client().map_err(|e| registry_error(&e))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -882,9 +868,11 @@ mod tests {
             predicate_type: None,
             insecure_ignore_tlog: true,
             insecure_ignore_sct: false,
-            insecure_registries: Vec::new(),
-            registry_cas: Vec::new(),
-            registry_timeout: 5,
+            registry: super::super::registry::RegistryArgs {
+                insecure_registries: Vec::new(),
+                registry_cas: Vec::new(),
+                registry_timeout: 5,
+            },
             rekor_url: None,
             offline: false,
             output: OutputFormat::Json,

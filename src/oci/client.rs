@@ -250,11 +250,35 @@ impl RegistryClient {
         url: &str,
         accept: &[&str],
     ) -> Result<reqwest::Response, OciError> {
-        let scope = format!("repository:{}:pull", repo.name);
+        self.send(reqwest::Method::GET, repo, url, accept, None)
+            .await
+    }
+
+    /// Send a request; `body` (bytes and content type) makes it a write, which asks for
+    /// the `pull,push` scope.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        repo: &Repository,
+        url: &str,
+        accept: &[&str],
+        body: Option<(&[u8], &str)>,
+    ) -> Result<reqwest::Response, OciError> {
+        let write = method != reqwest::Method::GET && method != reqwest::Method::HEAD;
+        let scope = if write {
+            format!("repository:{}:pull,push", repo.name)
+        } else {
+            format!("repository:{}:pull", repo.name)
+        };
         let request = |auth: Option<HeaderValue>| {
-            let mut r = self.http.get(url);
+            let mut r = self.http.request(method.clone(), url);
             if !accept.is_empty() {
                 r = r.header(ACCEPT, accept.join(", "));
+            }
+            if let Some((bytes, content_type)) = body {
+                r = r.header(CONTENT_TYPE, content_type).body(bytes.to_vec());
+            } else if write {
+                r = r.header(reqwest::header::CONTENT_LENGTH, "0");
             }
             if let Some(a) = auth {
                 r = r.header(AUTHORIZATION, a);
@@ -612,6 +636,96 @@ impl Fetcher for RegistryClient {
             StatusCode::NOT_FOUND => Ok(None),
             _ => Err(status_error(response, repo, &url).await),
         }
+    }
+}
+
+impl super::Pusher for RegistryClient {
+    async fn push_blob(&self, repo: &Repository, bytes: &[u8]) -> Result<Digest, OciError> {
+        let digest = Digest::of(bytes);
+        let base = self.base_url(repo).await;
+        let head_url = format!("{base}/blobs/{digest}");
+        let head = self
+            .send(reqwest::Method::HEAD, repo, &head_url, &[], None)
+            .await?;
+        if head.status() == StatusCode::OK {
+            return Ok(digest);
+        }
+        let start_url = format!("{base}/blobs/uploads/");
+        let started = self
+            .send(reqwest::Method::POST, repo, &start_url, &[], None)
+            .await?;
+        if started.status() != StatusCode::ACCEPTED {
+            return Err(status_error(started, repo, &start_url).await);
+        }
+        let location = started
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| OciError::Malformed {
+                what: format!("registry {}: upload of {digest}", repo.registry),
+                reason: "the registry gave no Location for the upload".into(),
+            })?;
+        let mut put_url = reqwest::Url::parse(&start_url)
+            .and_then(|u| u.join(&location))
+            .map_err(|e| OciError::Malformed {
+                what: format!("registry {}: upload location `{location}`", repo.registry),
+                reason: e.to_string(),
+            })?;
+        put_url
+            .query_pairs_mut()
+            .append_pair("digest", digest.as_str());
+        let put_url = put_url.to_string();
+        let put = self
+            .send(
+                reqwest::Method::PUT,
+                repo,
+                &put_url,
+                &[],
+                Some((bytes, "application/octet-stream")),
+            )
+            .await?;
+        if put.status() != StatusCode::CREATED {
+            return Err(status_error(put, repo, &put_url).await);
+        }
+        Ok(digest)
+    }
+
+    async fn push_manifest(
+        &self,
+        repo: &Repository,
+        reference: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<Digest, OciError> {
+        let digest = Digest::of(bytes);
+        let url = format!("{}/manifests/{reference}", self.base_url(repo).await);
+        let response = self
+            .send(
+                reqwest::Method::PUT,
+                repo,
+                &url,
+                &[],
+                Some((bytes, media_type)),
+            )
+            .await?;
+        if response.status() != StatusCode::CREATED {
+            return Err(status_error(response, repo, &url).await);
+        }
+        if let Some(d) = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            && d.starts_with("sha256:")
+            && d != digest.as_str()
+        {
+            return Err(OciError::DigestMismatch {
+                what: format!("manifest {url} (as stored)"),
+                expected: digest.to_string(),
+                actual: d.to_owned(),
+            });
+        }
+        Ok(digest)
     }
 }
 

@@ -9,6 +9,9 @@
 //!   basic and bearer-token auth, extra CAs, plain HTTP only for insecure registries).
 //! - [`discover`]: finds an image's attestations through the [`Fetcher`] seam: OCI 1.1
 //!   referrers (or the `sha256-<hex>` fallback tag) and the legacy `sha256-<hex>.att` tag.
+//! - [`layout`]: the manifests, configs and indexes hallmark writes (pure).
+//! - [`write`]: publishing through the [`Pusher`] seam: legacy layers (read-modify-write,
+//!   serialized per image) and referrer bundles with the fallback index.
 //!
 //! Everything read from a registry is size-limited and checked against its digest before
 //! it is parsed.
@@ -16,8 +19,10 @@
 pub mod client;
 pub mod cosign;
 pub mod discover;
+pub mod layout;
 pub mod manifest;
 pub mod reference;
+pub mod write;
 
 use std::future::Future;
 
@@ -189,4 +194,31 @@ pub trait Fetcher: Send + Sync {
         repo: &Repository,
         subject: &Digest,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, OciError>> + Send;
+}
+
+/// Writing to a registry: the seam between publishing and HTTP.
+pub trait Pusher: Fetcher {
+    /// Upload a blob (monolithic), unless the repository already has it.
+    ///
+    /// # Errors
+    ///
+    /// [`OciError`] naming the registry and HTTP status.
+    fn push_blob(
+        &self,
+        repo: &Repository,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<Digest, OciError>> + Send;
+
+    /// Store a manifest under a tag or its digest.
+    ///
+    /// # Errors
+    ///
+    /// [`OciError`] naming the registry and HTTP status.
+    fn push_manifest(
+        &self,
+        repo: &Repository,
+        reference: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> impl Future<Output = Result<Digest, OciError>> + Send;
 }

@@ -1,0 +1,420 @@
+//! `hallmark attest` publishes into the stack's real registries, and cosign reads it
+//! (issue 7): cosign v3 verifies hallmark's referrer bundles on the registry with the
+//! referrers API and on docker-registry 2.8 without it (fallback index tag); cosign v2
+//! verifies hallmark's legacy `.att`; both refuse another key. Idempotence and concurrent
+//! writers are counted in the registry itself (crane), not in hallmark's output.
+//!
+//! Needs the stack (`eval "$(tests/stack/env)"`); skipped with a message without it,
+//! unless `HALLMARK_REQUIRE_STACK=1` (set by `tests/run stack`).
+#![allow(clippy::panic)] // Tests report failures by panicking.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Stack {
+    registry: String,
+    referrers: String,
+    tls: String,
+    tls_ca: String,
+    tls_user: String,
+    tls_password: String,
+    trusted_root: String,
+    cosign: String,
+    cosign2: String,
+    crane: String,
+}
+
+fn stack() -> Option<Stack> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let s = (|| {
+        Some(Stack {
+            registry: var("HALLMARK_STACK_REGISTRY")?,
+            referrers: var("HALLMARK_STACK_REGISTRY_REFERRERS")?,
+            tls: var("HALLMARK_STACK_REGISTRY_TLS")?,
+            tls_ca: var("HALLMARK_STACK_REGISTRY_TLS_CA")?,
+            tls_user: var("HALLMARK_STACK_REGISTRY_TLS_USER")?,
+            tls_password: var("HALLMARK_STACK_REGISTRY_TLS_PASSWORD")?,
+            trusted_root: var("HALLMARK_STACK_TRUSTED_ROOT")?,
+            cosign: var("HALLMARK_STACK_COSIGN")?,
+            cosign2: var("HALLMARK_STACK_COSIGN_V2")?,
+            crane: var("HALLMARK_STACK_CRANE")?,
+        })
+    })();
+    if s.is_none() {
+        assert!(
+            std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "HALLMARK_REQUIRE_STACK=1 but the stack's env is not set"
+        );
+        eprintln!("stack_publish: skipped, no stack (eval \"$(tests/stack/env)\" to run it)");
+    }
+    s
+}
+
+fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new("timeout");
+    c.arg("180").arg(program).args(args).current_dir(dir);
+    c.env("DOCKER_CONFIG", dir.join("docker"))
+        .env("TUF_ROOT", dir.join("tuf"))
+        .env("COSIGN_PASSWORD", "")
+        .env("COSIGN_YES", "true");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"))
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+struct Ctx<'a> {
+    s: &'a Stack,
+    dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    /// A fresh random image in `repo`: its digest.
+    fn image(&self, repo: &str, env: &[(&str, &str)]) -> String {
+        let nonce = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        std::fs::write(self.dir.join("random.bin"), nonce.repeat(50))
+            .unwrap_or_else(|e| panic!("{e}"));
+        ok(
+            &run(self.dir, "tar", &["-cf", "layer.tar", "random.bin"], &[]),
+            "tar",
+        );
+        ok(
+            &run(
+                self.dir,
+                &self.s.crane,
+                &[
+                    "append",
+                    "-f",
+                    "layer.tar",
+                    "-t",
+                    &format!("{repo}:{nonce}"),
+                ],
+                env,
+            ),
+            "crane append",
+        );
+        let d = stdout(&run(
+            self.dir,
+            &self.s.crane,
+            &["digest", &format!("{repo}:{nonce}")],
+            env,
+        ));
+        assert!(d.starts_with("sha256:"), "crane digest: `{d}`");
+        format!("{repo}@{d}")
+    }
+
+    fn attest(&self, image: &str, key: &str, format: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "attest",
+            image,
+            "--predicate",
+            "predicate.json",
+            "--type",
+            "slsaprovenance",
+            "--key",
+            key,
+            "--tlog-upload=false",
+            "--bundle-format",
+            format,
+        ];
+        args.extend_from_slice(extra);
+        run(self.dir, env!("CARGO_BIN_EXE_hallmark"), &args, &[])
+    }
+
+    fn cosign3_verify(&self, image: &str, key: &str, env: &[(&str, &str)]) -> bool {
+        run(
+            self.dir,
+            &self.s.cosign,
+            &[
+                "verify-attestation",
+                "--key",
+                key,
+                "--type",
+                "slsaprovenance",
+                "--insecure-ignore-tlog",
+                "--trusted-root",
+                &self.s.trusted_root,
+                image,
+            ],
+            env,
+        )
+        .status
+        .success()
+    }
+
+    /// The number of layers under the legacy tag, and of entries in the fallback index.
+    fn counts(&self, image: &str) -> (usize, usize) {
+        let (repo, digest) = image.split_once('@').unwrap_or_default();
+        let tag = digest.replace(':', "-");
+        let count = |reference: String, field: &str| {
+            let out = run(self.dir, &self.s.crane, &["manifest", &reference], &[]);
+            if !out.status.success() {
+                return 0;
+            }
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v[field].as_array().map_or(0, Vec::len)
+        };
+        (
+            count(format!("{repo}:{tag}.att"), "layers"),
+            count(format!("{repo}:{tag}"), "manifests"),
+        )
+    }
+}
+
+#[test]
+fn cosign_verifies_what_hallmark_publishes() {
+    let Some(s) = stack() else { return };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Ctx { s: &s, dir };
+    for prefix in ["key", "other"] {
+        ok(
+            &run(
+                dir,
+                &s.cosign,
+                &["generate-key-pair", "--output-key-prefix", prefix],
+                &[],
+            ),
+            "generate-key-pair",
+        );
+    }
+    std::fs::write(
+        dir.join("predicate.json"),
+        r#"{"builder":{"id":"https://hallmark.test/publish"},"buildType":"https://hallmark.test/v1","invocation":{},"materials":[]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // cosign v3 on referrer bundles: registry with the API, and without (fallback tag).
+    for (what, reg) in [
+        ("referrers API", &s.referrers),
+        ("fallback tag", &s.registry),
+    ] {
+        let image = c.image(&format!("{reg}/publish/referrers"), &[]);
+        ok(
+            &c.attest(&image, "key.key", "referrers", &[]),
+            "hallmark attest --bundle-format referrers",
+        );
+        let (att, fallback) = c.counts(&image);
+        assert_eq!(att, 0, "{what}: referrers only, no .att");
+        assert_eq!(
+            fallback,
+            usize::from(what == "fallback tag"),
+            "{what}: fallback index entries"
+        );
+        assert!(
+            c.cosign3_verify(&image, "key.pub", &[]),
+            "{what}: cosign v3 must verify hallmark's referrer bundle"
+        );
+        assert!(
+            !c.cosign3_verify(&image, "other.pub", &[]),
+            "{what}: cosign v3 must refuse another key"
+        );
+        eprintln!(
+            "stack_publish: {what}: cosign v3 verifies hallmark's referrer bundle, refuses another key"
+        );
+    }
+
+    // cosign v2 on the legacy .att (a repository of its own: v2 cannot read v0.3 bundles).
+    let image = c.image(&format!("{}/publish/legacy", s.registry), &[]);
+    ok(
+        &c.attest(&image, "key.key", "legacy", &[]),
+        "hallmark attest --bundle-format legacy",
+    );
+    assert_eq!(c.counts(&image), (1, 0), "one .att layer, no referrer");
+    let v2 = |key: &str| {
+        run(
+            dir,
+            &s.cosign2,
+            &[
+                "verify-attestation",
+                "--key",
+                key,
+                "--type",
+                "slsaprovenance",
+                "--insecure-ignore-tlog",
+                &image,
+            ],
+            &[],
+        )
+        .status
+        .success()
+    };
+    assert!(
+        v2("key.pub"),
+        "cosign v2 must verify hallmark's legacy .att"
+    );
+    assert!(!v2("other.pub"), "cosign v2 must refuse another key");
+    eprintln!("stack_publish: legacy .att: cosign v2 verifies it, refuses another key");
+
+    // The TLS + htpasswd registry, with docker credentials and the stack's CA.
+    let tls_env = [("SSL_CERT_FILE", s.tls_ca.as_str())];
+    ok(
+        &run(
+            dir,
+            &s.crane,
+            &[
+                "auth",
+                "login",
+                &s.tls,
+                "-u",
+                &s.tls_user,
+                "-p",
+                &s.tls_password,
+            ],
+            &[],
+        ),
+        "crane auth login",
+    );
+    let image = c.image(&format!("{}/publish/tls", s.tls), &tls_env);
+    let no_ca = c.attest(&image, "key.key", "both", &[]);
+    assert_eq!(
+        no_ca.status.code(),
+        Some(2),
+        "without the CA the push must fail"
+    );
+    assert!(
+        String::from_utf8_lossy(&no_ca.stderr).contains("certificate"),
+        "the error names the certificate problem"
+    );
+    ok(
+        &c.attest(&image, "key.key", "both", &["--registry-ca", &s.tls_ca]),
+        "hallmark attest to the TLS registry",
+    );
+    assert!(
+        c.cosign3_verify(&image, "key.pub", &tls_env),
+        "cosign v3 verifies on the TLS registry"
+    );
+    let no_creds = run(
+        dir,
+        env!("CARGO_BIN_EXE_hallmark"),
+        &[
+            "attest",
+            &image,
+            "--predicate",
+            "predicate.json",
+            "--key",
+            "key.key",
+            "--tlog-upload=false",
+            "--registry-ca",
+            &s.tls_ca,
+        ],
+        &[(
+            "DOCKER_CONFIG",
+            dir.join("nowhere").to_string_lossy().as_ref(),
+        )],
+    );
+    assert_eq!(no_creds.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&no_creds.stderr).contains("401"),
+        "the error names the HTTP status"
+    );
+    eprintln!(
+        "stack_publish: TLS registry: pushes with CA and credentials; error naming the cause without either"
+    );
+}
+
+#[test]
+fn idempotent_and_concurrent_writers_lose_nothing() {
+    let Some(s) = stack() else { return };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Ctx { s: &s, dir };
+    std::fs::write(dir.join("predicate.json"), r#"{"builder":{"id":"https://hallmark.test/idempotent"},"buildType":"x","invocation":{},"materials":[]}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Ed25519 signatures are deterministic: attesting twice publishes the same bytes.
+    ok(
+        &run(
+            dir,
+            "openssl",
+            &["genpkey", "-algorithm", "ed25519", "-out", "ed25519.pem"],
+            &[],
+        ),
+        "openssl genpkey",
+    );
+    let image = c.image(&format!("{}/publish/idempotent", s.registry), &[]);
+    for _ in 0..2 {
+        ok(
+            &c.attest(&image, "ed25519.pem", "both", &[]),
+            "hallmark attest (same attestation)",
+        );
+    }
+    assert_eq!(
+        c.counts(&image),
+        (1, 1),
+        "the same attestation twice: one .att layer, one fallback entry"
+    );
+
+    // Four concurrent writers (processes) on one image, each with its own key.
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &["generate-key-pair", "--output-key-prefix", "key"],
+            &[],
+        ),
+        "generate-key-pair",
+    );
+    let image = c.image(&format!("{}/publish/concurrent", s.registry), &[]);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_hallmark"))
+                .args([
+                    "attest",
+                    &image,
+                    "--predicate",
+                    "predicate.json",
+                    "--type",
+                    "slsaprovenance",
+                    "--key",
+                    "key.key",
+                    "--tlog-upload=false",
+                    "--bundle-format",
+                    "both",
+                ])
+                .current_dir(dir)
+                .env("COSIGN_PASSWORD", "")
+                .env("DOCKER_CONFIG", dir.join("docker"))
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawning hallmark attest: {e}"))
+        })
+        .collect();
+    for mut child in children {
+        let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            status.success(),
+            "a concurrent hallmark attest failed: {status}"
+        );
+    }
+    assert_eq!(
+        c.counts(&image),
+        (4, 4),
+        "four concurrent writers: four .att layers and four fallback entries"
+    );
+    eprintln!(
+        "stack_publish: idempotent (1 layer after 2 publishes); 4 concurrent writers -> 4 layers, 4 referrers"
+    );
+}
