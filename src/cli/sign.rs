@@ -4,6 +4,14 @@
 //! PipelineRun's child TaskRuns come from the same files (a `kind: List`), from `--child`
 //! files, or from the other run files in the PipelineRun's directory; a child is matched
 //! by its `tekton.dev/pipelineRun` label (and namespace).
+//!
+//! Signers: a key file (`--key FILE`), a KMS key (`--key hashivault://KEY`, Vault auth
+//! from `signers.kms.auth.*` or `VAULT_ADDR`/`VAULT_TOKEN`), or keyless (`--keyless`,
+//! or `signers.x509.fulcio.enabled` in `--config`): one Fulcio certificate for all the
+//! runs of one invocation while it is valid. Without `--key`/`--keyless`, the
+//! configuration chooses: `artifacts.*.signer: kms` with `signers.kms.kmsref`, or
+//! `signers.x509.fulcio.enabled`. The signer is built (and a KMS reached) before any run
+//! is formatted, and nothing is written unless every run was signed.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -11,11 +19,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use std::sync::Arc;
+
 use super::Outcome;
-use crate::config::Config;
+use crate::config::{Config, SignerKind};
 use crate::provenance::{self, Format};
-use crate::signing;
+use crate::signing::fulcio::{self, KeylessOptions, KeylessSigner};
+use crate::signing::token::{Secret, TokenSource};
+use crate::signing::{self, kms};
 use crate::tekton::{self, Run, RunKind, TaskRun};
+use crate::trust::TrustedRoot;
 
 /// Flags of `hallmark sign`.
 #[derive(Debug, clap::Args)]
@@ -43,13 +56,52 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The signing key: a cosign-encrypted private key (password from `COSIGN_PASSWORD`)
-    /// or a PKCS#8/SEC1 PEM private key. Required unless `--statement-only`.
-    #[arg(long, value_name = "KEY", required_unless_present = "statement_only")]
+    /// The signing key: a cosign-encrypted private key (password from `COSIGN_PASSWORD`),
+    /// a PKCS#8/SEC1 PEM private key, or `hashivault://KEY` (Vault/OpenBao transit;
+    /// `VAULT_ADDR`/`VAULT_TOKEN` or the configuration's `signers.kms.auth.*`).
+    /// `awskms://`, `gcpkms://`, `azurekms://` and `k8s://` are not supported yet.
+    #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 
-    /// Print the bare in-toto statement instead of a signed envelope.
+    /// Sign keylessly: an ephemeral key certified by Fulcio for an OIDC identity token.
     #[arg(long, conflicts_with = "key")]
+    pub keyless: bool,
+
+    /// The OIDC identity token for keyless signing (default: the configuration's
+    /// `signers.x509.identity.token.file`, else `SIGSTORE_ID_TOKEN`).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["key", "identity_token_file"])]
+    pub identity_token: Option<String>,
+
+    /// A file holding the OIDC identity token (re-read when a new certificate is needed,
+    /// e.g. a projected service-account token).
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub identity_token_file: Option<PathBuf>,
+
+    /// Fulcio's URL (default: the signing config's, else `signers.x509.fulcio.address`).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["key", "signing_config"])]
+    pub fulcio_url: Option<String>,
+
+    /// A Sigstore trusted root (`trusted_root.json`) the Fulcio certificate and its SCT
+    /// must verify against (default: the embedded Sigstore public-good root).
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// A Sigstore signing config (`signing_config.json`) naming Fulcio (`caUrls`).
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub signing_config: Option<PathBuf>,
+
+    /// Keyless: accept a Fulcio certificate without a verifiable embedded SCT.
+    #[arg(long, conflicts_with = "key")]
+    pub insecure_ignore_sct: bool,
+
+    /// Also write a Sigstore bundle v0.3 per run (envelope + certificate for keyless, or
+    /// a public-key hint; no transparency log entry): a file (one run only) or an
+    /// existing directory (`<kind>-<namespace>-<name>.sigstore.json`).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub bundle_out: Option<PathBuf>,
+
+    /// Print the bare in-toto statement instead of a signed envelope.
+    #[arg(long, conflicts_with_all = ["key", "keyless", "bundle_out"])]
     pub statement_only: bool,
 
     /// Where to write: a file (one run only), or an existing directory (one file per
@@ -185,15 +237,27 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
         );
     }
 
-    let signer = match &args.key {
-        Some(k) if !args.statement_only => {
-            Some(load_signer(k).with_context(|| format!("loading signing key {k}"))?)
-        }
-        _ => None,
+    let bundle_dir = args.bundle_out.as_ref().filter(|p| p.is_dir());
+    if args.bundle_out.is_some() && bundle_dir.is_none() && inputs.len() > 1 {
+        bail!(
+            "{} runs to write but --bundle-out names a file: give an existing directory",
+            inputs.len()
+        );
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let signer = if args.statement_only {
+        None
+    } else {
+        Some(runtime.block_on(build_signer(args, &config))?)
     };
 
     let given: BTreeSet<PathBuf> = args.runs.iter().cloned().collect();
     let mut documents = Vec::new();
+    let mut bundles = Vec::new();
     for input in &inputs {
         let (format, opts) = match &input.run {
             Run::TaskRun(_) => (
@@ -243,12 +307,37 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
         let doc = match &signer {
             None => payload,
             Some(s) => {
-                signing::sign_envelope(s.as_ref(), crate::dsse::IN_TOTO_PAYLOAD_TYPE, &payload)
-                    .with_context(|| format!("signing {}", input.run.name()))?
-                    .to_json()
+                let signed = runtime
+                    .block_on(signing::sign_envelope_async(
+                        s.signer.as_ref(),
+                        crate::dsse::IN_TOTO_PAYLOAD_TYPE,
+                        &payload,
+                    ))
+                    .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+                    .with_context(|| {
+                        format!(
+                            "signing {} {} with {}",
+                            kind_name(&input.run),
+                            input.run.name(),
+                            s.what
+                        )
+                    })?;
+                if args.bundle_out.is_some() {
+                    bundles.push((bundle_name(&input.run), signed.to_bundle().to_json()));
+                }
+                signed.envelope.to_json()
             }
         };
         documents.push((output_name(&input.run, args.statement_only), doc));
+    }
+    if let Some(s) = &signer
+        && let Some(k) = &s.keyless
+    {
+        tracing::info!(
+            certificate_requests = k.certificate_requests(),
+            runs = documents.len(),
+            "keyless signing done"
+        );
     }
 
     match (&args.output, out_dir) {
@@ -275,28 +364,183 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
             out.flush()?;
         }
     }
+    match (&args.bundle_out, bundle_dir) {
+        (Some(_), Some(dir)) => {
+            for (name, doc) in &bundles {
+                let path = dir.join(name);
+                std::fs::write(&path, doc)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+        }
+        (Some(file), None) => {
+            let doc = bundles
+                .first()
+                .map(|(_, d)| d.as_slice())
+                .unwrap_or_default();
+            std::fs::write(file, doc).with_context(|| format!("writing {}", file.display()))?;
+        }
+        (None, _) => {}
+    }
     Ok(Outcome::Pass)
 }
 
-/// Resolve a key reference. Files only for now; KMS and Kubernetes references arrive
-/// with the KMS signers.
-fn load_signer(reference: &str) -> anyhow::Result<Box<dyn signing::Signer>> {
-    const SCHEMES: [&str; 5] = [
-        "k8s://",
-        "hashivault://",
-        "awskms://",
-        "gcpkms://",
-        "azurekms://",
-    ];
-    if let Some(scheme) = SCHEMES.iter().find(|s| reference.starts_with(**s)) {
-        bail!("{scheme} key references are not supported yet: give a key file");
+fn bundle_name(run: &Run) -> String {
+    let kind = match run {
+        Run::TaskRun(_) => "taskrun",
+        Run::PipelineRun(_) => "pipelinerun",
+    };
+    let ns = run.namespace().unwrap_or("default");
+    format!("{kind}-{ns}-{}.sigstore.json", run.name())
+}
+
+/// The signer of one invocation, and how to name it in errors.
+struct BuiltSigner {
+    signer: Arc<dyn signing::AsyncSigner>,
+    what: String,
+    keyless: Option<Arc<KeylessSigner>>,
+}
+
+/// Which signer the flags and the configuration choose.
+enum Choice {
+    Key(String),
+    Keyless,
+}
+
+fn choose(args: &SignArgs, config: &Config) -> anyhow::Result<Choice> {
+    let keyless_flags = args.identity_token.is_some()
+        || args.identity_token_file.is_some()
+        || args.fulcio_url.is_some()
+        || args.trusted_root.is_some()
+        || args.signing_config.is_some()
+        || args.insecure_ignore_sct;
+    if let Some(k) = &args.key {
+        return Ok(Choice::Key(k.clone()));
     }
-    let password = signing::password_from_env()?;
-    let signer = signing::LocalSigner::from_file(
-        Path::new(reference),
-        password.as_deref().map(|p| p.as_slice()),
-    )?;
-    Ok(Box::new(signer))
+    if args.keyless {
+        return Ok(Choice::Keyless);
+    }
+    let uses_kms = [&config.taskrun, &config.pipelinerun]
+        .iter()
+        .any(|a| a.signer == SignerKind::Kms);
+    if config.x509.fulcio_enabled && !uses_kms {
+        return Ok(Choice::Keyless);
+    }
+    if keyless_flags {
+        bail!(
+            "--identity-token, --identity-token-file, --fulcio-url, --trusted-root, \
+             --signing-config and --insecure-ignore-sct need --keyless"
+        );
+    }
+    if uses_kms {
+        return match &config.kms.kms_ref {
+            Some(r) if !r.is_empty() => Ok(Choice::Key(r.clone())),
+            _ => bail!(
+                "signers.kms.kmsref: not set, but artifacts.*.signer is kms: name the KMS key"
+            ),
+        };
+    }
+    bail!(
+        "no signer: give --key, --keyless, --statement-only, or a --config that enables \
+         signers.x509.fulcio.enabled or a kms signer"
+    )
+}
+
+/// Build the signer before anything is formatted, checking the configuration keys it uses.
+async fn build_signer(args: &SignArgs, config: &Config) -> anyhow::Result<BuiltSigner> {
+    match choose(args, config)? {
+        Choice::Key(reference) => {
+            if reference.starts_with("k8s://") {
+                bail!(
+                    "k8s:// key references are not supported yet: export the Secret's \
+                     cosign.key and pass the file (COSIGN_PASSWORD from cosign.password)"
+                );
+            }
+            if kms::KmsRef::is_kms(&reference) {
+                let signer = kms::connect(&reference, &config.kms)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+                    .with_context(|| format!("connecting KMS key {reference}"))?;
+                return Ok(BuiltSigner {
+                    signer,
+                    what: reference,
+                    keyless: None,
+                });
+            }
+            let password = signing::password_from_env()?;
+            let signer = signing::LocalSigner::from_file(
+                Path::new(&reference),
+                password.as_deref().map(|p| p.as_slice()),
+            )
+            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+            .with_context(|| format!("loading signing key {reference}"))?;
+            Ok(BuiltSigner {
+                signer: Arc::new(signer),
+                what: reference,
+                keyless: None,
+            })
+        }
+        Choice::Keyless => {
+            let signer = Arc::new(keyless_signer(args, config)?);
+            Ok(BuiltSigner {
+                signer: Arc::clone(&signer) as Arc<dyn signing::AsyncSigner>,
+                what: "a keyless certificate from Fulcio".into(),
+                keyless: Some(signer),
+            })
+        }
+    }
+}
+
+fn keyless_signer(args: &SignArgs, config: &Config) -> anyhow::Result<KeylessSigner> {
+    let x = &config.x509;
+    if let Some(p) = x.fulcio_provider.as_deref().filter(|p| !p.is_empty())
+        && p != "filesystem"
+    {
+        bail!(
+            "signers.x509.fulcio.provider: {p:?} is not supported: use \"filesystem\" with \
+             signers.x509.identity.token.file (or --identity-token / --identity-token-file)"
+        );
+    }
+    let fulcio_url = match (&args.fulcio_url, &args.signing_config) {
+        (Some(u), _) => u.clone(),
+        (None, Some(path)) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            fulcio::fulcio_url_from_signing_config(&bytes)
+                .with_context(|| format!("in signing config {}", path.display()))?
+        }
+        (None, None) => {
+            let u = &x.fulcio_address;
+            if reqwest::Url::parse(u).is_err() {
+                bail!("signers.x509.fulcio.address: {u:?} is not a URL");
+            }
+            u.clone()
+        }
+    };
+    let tokens = if let Some(t) = &args.identity_token {
+        TokenSource::Static(Secret::new(t.trim()))
+    } else if let Some(f) = &args.identity_token_file {
+        TokenSource::File(f.clone())
+    } else if let Some(f) = x.identity_token_file.as_deref().filter(|f| !f.is_empty()) {
+        TokenSource::File(PathBuf::from(f))
+    } else if std::env::var("SIGSTORE_ID_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {
+        TokenSource::Env("SIGSTORE_ID_TOKEN".into())
+    } else {
+        bail!(
+            "keyless signing needs an identity token: --identity-token, --identity-token-file, \
+             signers.x509.identity.token.file or SIGSTORE_ID_TOKEN"
+        );
+    };
+    let trust = match &args.trusted_root {
+        Some(p) => TrustedRoot::from_file(p)
+            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+            .with_context(|| format!("reading trusted root {}", p.display()))?,
+        None => TrustedRoot::public_good()?,
+    };
+    let mut options = KeylessOptions::new(fulcio_url, tokens);
+    options.require_sct = !args.insecure_ignore_sct;
+    KeylessSigner::new(options, trust)
+        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+        .context("setting up keyless signing")
 }
 
 fn kind_name(run: &Run) -> &'static str {
