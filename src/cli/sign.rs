@@ -26,6 +26,7 @@ use crate::config::{Config, SignerKind};
 use crate::provenance::{self, Format};
 use crate::signing::fulcio::{self, KeylessOptions, KeylessSigner};
 use crate::signing::token::{Secret, TokenSource};
+use crate::signing::tsa::{self, TsaClient};
 use crate::signing::{self, kms};
 use crate::tekton::{self, Run, RunKind, TaskRun};
 use crate::trust::TrustedRoot;
@@ -89,6 +90,12 @@ pub struct SignArgs {
     /// A Sigstore signing config (`signing_config.json`) naming Fulcio (`caUrls`).
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub signing_config: Option<PathBuf>,
+
+    /// Keyless, with `--bundle-out`: an RFC 3161 timestamp authority whose timestamp over
+    /// each signature goes into the bundle (default: the signing config's `tsaUrls`, if
+    /// any). The timestamp must verify against the trusted root's timestamp authorities.
+    #[arg(long, value_name = "URL", conflicts_with = "key", requires = "bundle_out")]
+    pub timestamp_server_url: Option<String>,
 
     /// Keyless: accept a Fulcio certificate without a verifiable embedded SCT.
     #[arg(long, conflicts_with = "key")]
@@ -322,6 +329,16 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
                             s.what
                         )
                     })?;
+                let mut signed = signed;
+                if let Some(tsa) = &s.tsa
+                    && let Some(sig) = signed.envelope.signatures.first()
+                {
+                    let ts = runtime
+                        .block_on(tsa.timestamp(&sig.sig))
+                        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+                        .with_context(|| format!("timestamping {}", input.run.name()))?;
+                    signed.timestamps.push(ts);
+                }
                 if args.bundle_out.is_some() {
                     bundles.push((bundle_name(&input.run), signed.to_bundle().to_json()));
                 }
@@ -398,6 +415,7 @@ struct BuiltSigner {
     signer: Arc<dyn signing::AsyncSigner>,
     what: String,
     keyless: Option<Arc<KeylessSigner>>,
+    tsa: Option<TsaClient>,
 }
 
 /// Which signer the flags and the configuration choose.
@@ -412,7 +430,8 @@ fn choose(args: &SignArgs, config: &Config) -> anyhow::Result<Choice> {
         || args.fulcio_url.is_some()
         || args.trusted_root.is_some()
         || args.signing_config.is_some()
-        || args.insecure_ignore_sct;
+        || args.insecure_ignore_sct
+        || args.timestamp_server_url.is_some();
     if let Some(k) = &args.key {
         return Ok(Choice::Key(k.clone()));
     }
@@ -428,7 +447,7 @@ fn choose(args: &SignArgs, config: &Config) -> anyhow::Result<Choice> {
     if keyless_flags {
         bail!(
             "--identity-token, --identity-token-file, --fulcio-url, --trusted-root, \
-             --signing-config and --insecure-ignore-sct need --keyless"
+             --signing-config, --timestamp-server-url and --insecure-ignore-sct need --keyless"
         );
     }
     if uses_kms {
@@ -464,6 +483,7 @@ async fn build_signer(args: &SignArgs, config: &Config) -> anyhow::Result<BuiltS
                     signer,
                     what: reference,
                     keyless: None,
+                    tsa: None,
                 });
             }
             let password = signing::password_from_env()?;
@@ -477,17 +497,53 @@ async fn build_signer(args: &SignArgs, config: &Config) -> anyhow::Result<BuiltS
                 signer: Arc::new(signer),
                 what: reference,
                 keyless: None,
+                tsa: None,
             })
         }
         Choice::Keyless => {
             let signer = Arc::new(keyless_signer(args, config)?);
+            let tsa = tsa_client(args, signer.trusted_root())?;
             Ok(BuiltSigner {
                 signer: Arc::clone(&signer) as Arc<dyn signing::AsyncSigner>,
                 what: "a keyless certificate from Fulcio".into(),
                 keyless: Some(signer),
+                tsa,
             })
         }
     }
+}
+
+/// The timestamp authority of a keyless signature, when a bundle is written and one is
+/// named (flag, else signing config).
+fn tsa_client(args: &SignArgs, trust: &TrustedRoot) -> anyhow::Result<Option<TsaClient>> {
+    if args.bundle_out.is_none() {
+        return Ok(None);
+    }
+    let url = match (&args.timestamp_server_url, &args.signing_config) {
+        (Some(u), _) => u.clone(),
+        (None, Some(path)) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            match fulcio::tsa_url_from_signing_config(&bytes) {
+                Some(u) => u,
+                None => return Ok(None),
+            }
+        }
+        (None, None) => return Ok(None),
+    };
+    let authorities = tsa::authorities(&trust.timestamp_authorities)
+        .context("the trusted root's timestamp authorities")?;
+    if authorities.is_empty() {
+        bail!(
+            "timestamp authority {url}: the trusted root has no timestampAuthorities to check \
+             its timestamps against"
+        );
+    }
+    Ok(Some(TsaClient::new(
+        &url,
+        authorities,
+        std::time::Duration::from_secs(30),
+    )?))
 }
 
 fn keyless_signer(args: &SignArgs, config: &Config) -> anyhow::Result<KeylessSigner> {

@@ -298,6 +298,20 @@ pub fn fulcio_url_from_signing_config(bytes: &[u8]) -> Result<String, FulcioErro
     if let Some(url) = v.get("caUrl").and_then(|u| u.as_str()) {
         return Ok(url.to_owned());
     }
+    current_service(&v, "caUrls")
+        .ok_or(FulcioError::Response("the signing config names no current Fulcio (caUrls)"))
+}
+
+/// The timestamp authority URL of a Sigstore signing config (`tsaUrls[]`, as
+/// [`fulcio_url_from_signing_config`]), if it names one.
+#[must_use]
+pub fn tsa_url_from_signing_config(bytes: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    current_service(&v, "tsaUrls")
+}
+
+/// The newest current service with `majorApiVersion` 1 in `v[field]`.
+fn current_service(v: &serde_json::Value, field: &str) -> Option<String> {
     let now = jiff::Timestamp::now();
     let time = |t: Option<&serde_json::Value>| {
         t.and_then(|t| t.as_str())
@@ -305,7 +319,7 @@ pub fn fulcio_url_from_signing_config(bytes: &[u8]) -> Result<String, FulcioErro
     };
     let mut best: Option<(jiff::Timestamp, String)> = None;
     for ca in v
-        .get("caUrls")
+        .get(field)
         .and_then(|c| c.as_array())
         .map(Vec::as_slice)
         .unwrap_or_default()
@@ -329,9 +343,7 @@ pub fn fulcio_url_from_signing_config(bytes: &[u8]) -> Result<String, FulcioErro
             best = Some((start, url.to_owned()));
         }
     }
-    best.map(|(_, u)| u).ok_or(FulcioError::Response(
-        "the signing config names no current Fulcio (caUrls)",
-    ))
+    best.map(|(_, u)| u)
 }
 
 /// `text` with every occurrence of `secret` replaced.
@@ -441,6 +453,12 @@ impl KeylessSigner {
             latest: std::sync::Mutex::new(None),
             requests: AtomicU64::new(0),
         })
+    }
+
+    /// The trusted root the certificates are checked against.
+    #[must_use]
+    pub fn trusted_root(&self) -> &TrustedRoot {
+        &self.trust
     }
 
     /// How many certificate requests were sent to Fulcio.
@@ -643,6 +661,12 @@ mod tests {
             Some("https://f")
         );
         assert!(fulcio_url_from_signing_config(b"{}").is_err());
+        assert!(tsa_url_from_signing_config(sc).is_none());
+        let sc = br#"{"tsaUrls":[{"url":"http://t/api/v1/timestamp","majorApiVersion":1}]}"#;
+        assert_eq!(
+            tsa_url_from_signing_config(sc).as_deref(),
+            Some("http://t/api/v1/timestamp")
+        );
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod fulcio;
 mod keys;
 pub mod kms;
 pub mod token;
+pub mod tsa;
 
 pub use cosign::{
     COSIGN_PRIVATE_KEY_PEM_LABEL, CosignKeyError, GeneratedKeyPair, SIGSTORE_PRIVATE_KEY_PEM_LABEL,
@@ -182,12 +183,15 @@ pub struct SignedEnvelope {
     pub public_key: PublicKey,
     /// Keyless: the certificate chain, DER, leaf first.
     pub certificate_chain: Option<Arc<[Vec<u8>]>>,
+    /// RFC 3161 `TimeStampResp`s over the signature ([`tsa::TsaClient::timestamp`]),
+    /// written into the bundle's `timestampVerificationData`.
+    pub timestamps: Vec<Vec<u8>>,
 }
 
 impl SignedEnvelope {
     /// A Sigstore bundle v0.3 holding the envelope and the leaf certificate (keyless) or
-    /// a public-key hint ([`PublicKey::sigstore_hint`]); no transparency log entry or
-    /// timestamp yet.
+    /// a public-key hint ([`PublicKey::sigstore_hint`]), and the RFC 3161 timestamps;
+    /// no transparency log entry yet.
     #[must_use]
     pub fn to_bundle(&self) -> Bundle {
         let leaf = self
@@ -195,7 +199,16 @@ impl SignedEnvelope {
             .as_ref()
             .and_then(|c| c.first())
             .cloned();
-        let material = match leaf {
+        let timestamps = (!self.timestamps.is_empty()).then(|| bundle::TimestampVerificationData {
+            rfc3161_timestamps: self
+                .timestamps
+                .iter()
+                .map(|t| bundle::Rfc3161SignedTimestamp {
+                    signed_timestamp: t.clone(),
+                })
+                .collect(),
+        });
+        let mut material = match leaf {
             Some(der) => bundle::VerificationMaterial {
                 certificate: Some(bundle::X509Certificate { raw_bytes: der }),
                 ..bundle::VerificationMaterial::default()
@@ -207,6 +220,7 @@ impl SignedEnvelope {
                 ..bundle::VerificationMaterial::default()
             },
         };
+        material.timestamp_verification_data = timestamps;
         Bundle {
             media_type: bundle::MEDIA_TYPE_V0_3.to_owned(),
             verification_material: Some(material),
@@ -237,6 +251,7 @@ pub async fn sign_envelope_async(
         envelope,
         public_key: out.public_key,
         certificate_chain: out.certificate_chain,
+        timestamps: Vec::new(),
     })
 }
 
