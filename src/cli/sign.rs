@@ -94,7 +94,12 @@ pub struct SignArgs {
     /// Keyless, with `--bundle-out`: an RFC 3161 timestamp authority whose timestamp over
     /// each signature goes into the bundle (default: the signing config's `tsaUrls`, if
     /// any). The timestamp must verify against the trusted root's timestamp authorities.
-    #[arg(long, value_name = "URL", conflicts_with = "key", requires = "bundle_out")]
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "key",
+        requires = "bundle_out"
+    )]
     pub timestamp_server_url: Option<String>,
 
     /// Keyless: accept a Fulcio certificate without a verifiable embedded SCT.

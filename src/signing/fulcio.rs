@@ -298,8 +298,9 @@ pub fn fulcio_url_from_signing_config(bytes: &[u8]) -> Result<String, FulcioErro
     if let Some(url) = v.get("caUrl").and_then(|u| u.as_str()) {
         return Ok(url.to_owned());
     }
-    current_service(&v, "caUrls")
-        .ok_or(FulcioError::Response("the signing config names no current Fulcio (caUrls)"))
+    current_service(&v, "caUrls").ok_or(FulcioError::Response(
+        "the signing config names no current Fulcio (caUrls)",
+    ))
 }
 
 /// The timestamp authority URL of a Sigstore signing config (`tsaUrls[]`, as

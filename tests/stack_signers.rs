@@ -1,0 +1,1029 @@
+//! `hallmark sign` with remote signers against the real services of the local stack
+//! (issue 8):
+//!
+//! - `--key hashivault://KEY` through OpenBao transit, with token auth (`VAULT_TOKEN`) and
+//!   with JWT auth (a service-account token, `signers.kms.auth.oidc.*` in `--config`):
+//!   the envelope passes `cosign verify-blob-attestation --key hashivault://KEY` and
+//!   `hallmark verify --envelope --key <exported PEM>`; the aes256 transit key and another
+//!   ServiceAccount's JWT are refused with the cause named;
+//! - `--keyless` with a static-issuer token and with a service-account token from the
+//!   stack's API server: the bundle's certificate names the identity and issuer, carries
+//!   an SCT and chains to the stack's Fulcio root; the bundle carries a TSA timestamp;
+//!   `hallmark verify --bundle` and `cosign verify-blob-attestation --bundle` pass for the
+//!   identity and fail for another one;
+//! - one `hallmark sign` of 100 runs makes one Fulcio certificate request, counted from
+//!   Fulcio's own `fulcio_new_certs` metric;
+//! - failures (expired token, unreachable Fulcio, aes256 key, wrong `COSIGN_PASSWORD`,
+//!   refused Vault token) exit 2 naming the cause, write nothing, and never print the
+//!   canary secret, even with debug logs. The cases that need no stack always run.
+//!
+//! Needs the stack (`eval "$(tests/stack/env)"`). Without it the stack tests say so and
+//! return, unless `HALLMARK_REQUIRE_STACK=1` (set by `tests/run stack`), where they fail.
+#![allow(clippy::panic)] // Tests report failures by panicking.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+
+/// Tests that ask this binary's Fulcio for certificates take turns, so that the reuse
+/// test's count of Fulcio's certificates is not disturbed by its siblings.
+static FULCIO: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn fulcio_turn() -> std::sync::MutexGuard<'static, ()> {
+    FULCIO
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct Stack {
+    dir: String,
+    _fulcio: String,
+    trusted_root: String,
+    signing_config: String,
+    mint_token: String,
+    mint_sa_token: String,
+    oidc_issuer: String,
+    k8s_issuer: String,
+    vault_addr: String,
+    vault_token: String,
+    vault_key: String,
+    vault_aes_key: String,
+    jwt_role: String,
+    jwt_audience: String,
+    cosign: String,
+    kubectl: String,
+}
+
+fn stack(test: &str) -> Option<Stack> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let s = (|| {
+        Some(Stack {
+            dir: var("HALLMARK_STACK_DIR")?,
+            _fulcio: var("HALLMARK_STACK_FULCIO_URL")?,
+            trusted_root: var("HALLMARK_STACK_TRUSTED_ROOT")?,
+            signing_config: var("HALLMARK_STACK_SIGNING_CONFIG")?,
+            mint_token: var("HALLMARK_STACK_MINT_TOKEN")?,
+            mint_sa_token: var("HALLMARK_STACK_MINT_SA_TOKEN")?,
+            oidc_issuer: var("HALLMARK_STACK_OIDC_ISSUER")?,
+            k8s_issuer: var("HALLMARK_STACK_K8S_ISSUER")?,
+            vault_addr: var("VAULT_ADDR")?,
+            vault_token: var("VAULT_TOKEN")?,
+            vault_key: var("HALLMARK_STACK_VAULT_KEY")?,
+            vault_aes_key: var("HALLMARK_STACK_VAULT_AES_KEY")?,
+            jwt_role: var("HALLMARK_STACK_VAULT_JWT_ROLE")?,
+            jwt_audience: var("HALLMARK_STACK_VAULT_JWT_AUDIENCE")?,
+            cosign: var("HALLMARK_STACK_COSIGN")?,
+            kubectl: var("HALLMARK_STACK_KUBECTL")?,
+        })
+    })();
+    if s.is_none() {
+        assert!(
+            std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "HALLMARK_REQUIRE_STACK=1 but the stack's env (parts 2 and 3) is not set \
+             (eval \"$(tests/stack/env)\")"
+        );
+        eprintln!(
+            "stack_signers::{test}: skipped, no stack (eval \"$(tests/stack/env)\" to run it)"
+        );
+    }
+    s
+}
+
+/// Run a program with a bound on its time, in `dir`, with extra and removed variables.
+fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Output {
+    let mut c = Command::new("timeout");
+    c.arg("180").arg(program).args(args).current_dir(dir);
+    c.env("TUF_ROOT", dir.join("tuf"))
+        .env("DOCKER_CONFIG", dir.join("docker"))
+        .env_remove("SIGSTORE_ID_TOKEN");
+    for k in unset {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"))
+}
+
+fn hallmark(dir: &Path, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Output {
+    run(dir, env!("CARGO_BIN_EXE_hallmark"), args, env, unset)
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}",
+        out.status,
+        text(out)
+    );
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A TaskRun file named `name` (the quickstart TaskRun, renamed).
+fn run_file(dir: &Path, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/runs/quickstart-taskrun.yaml");
+    let text = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{e}"));
+    let text = text.replacen("name: quickstart-build", &format!("name: {name}"), 1);
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// The first subject digest of a signed envelope file.
+fn subject_digest(envelope: &Path) -> String {
+    let env: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(envelope).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(env["payload"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let st: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_else(|e| panic!("{e}"));
+    st["subject"][0]["digest"]["sha256"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no subject digest"))
+        .to_owned()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A namespace with ServiceAccounts `hallmark-signer` (the Vault JWT role's) and `other`,
+/// deleted on drop.
+struct Namespace<'a> {
+    s: &'a Stack,
+    name: String,
+}
+
+impl<'a> Namespace<'a> {
+    fn new(s: &'a Stack, dir: &Path, tag: &str) -> Self {
+        let name = format!("hs-{tag}-{}", std::process::id());
+        ok(
+            &run(dir, &s.kubectl, &["create", "namespace", &name], &[], &[]),
+            "kubectl create namespace",
+        );
+        for sa in ["hallmark-signer", "other"] {
+            ok(
+                &run(
+                    dir,
+                    &s.kubectl,
+                    &["create", "serviceaccount", sa, "-n", &name],
+                    &[],
+                    &[],
+                ),
+                "kubectl create serviceaccount",
+            );
+        }
+        Self { s, name }
+    }
+
+    fn token(&self, dir: &Path, sa: &str, audience: &str) -> String {
+        let out = run(
+            dir,
+            &self.s.mint_sa_token,
+            &[&self.name, sa, audience],
+            &[],
+            &[],
+        );
+        ok(&out, "MINT_SA_TOKEN");
+        stdout(&out)
+    }
+
+    fn identity(&self, sa: &str) -> String {
+        format!(
+            "https://kubernetes.io/namespaces/{}/serviceaccounts/{sa}",
+            self.name
+        )
+    }
+}
+
+impl Drop for Namespace<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("timeout")
+            .args([
+                "60",
+                &self.s.kubectl,
+                "delete",
+                "namespace",
+                &self.name,
+                "--wait=false",
+            ])
+            .output();
+    }
+}
+
+fn verify_envelope(dir: &Path, envelope: &Path, key: &Path) -> Output {
+    let digest = format!("sha256:{}", subject_digest(envelope));
+    hallmark(
+        dir,
+        &[
+            "verify",
+            "--envelope",
+            &envelope.to_string_lossy(),
+            "--key",
+            &key.to_string_lossy(),
+            "--insecure-ignore-tlog",
+            &digest,
+        ],
+        &[],
+        &[],
+    )
+}
+
+fn cosign_verify_kms(dir: &Path, s: &Stack, envelope: &Path, digest: &str) -> Output {
+    run(
+        dir,
+        &s.cosign,
+        &[
+            "verify-blob-attestation",
+            "--key",
+            &format!("hashivault://{}", s.vault_key),
+            "--signature",
+            &envelope.to_string_lossy(),
+            "--type",
+            "slsaprovenance",
+            "--insecure-ignore-tlog",
+            "--digest",
+            digest,
+            "--digestAlg",
+            "sha256",
+        ],
+        &[
+            ("VAULT_ADDR", &s.vault_addr),
+            ("VAULT_TOKEN", &s.vault_token),
+        ],
+        &[],
+    )
+}
+
+#[test]
+fn hashivault_with_token_and_jwt_auth() {
+    let Some(s) = stack("hashivault_with_token_and_jwt_auth") else {
+        return;
+    };
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let run_path = run_file(dir, "vault-build");
+    let run_arg = run_path.to_string_lossy().into_owned();
+    let key_ref = format!("hashivault://{}", s.vault_key);
+
+    // The transit key's public key, as cosign exports it.
+    let out = run(
+        dir,
+        &s.cosign,
+        &["public-key", "--key", &key_ref],
+        &[
+            ("VAULT_ADDR", &s.vault_addr),
+            ("VAULT_TOKEN", &s.vault_token),
+        ],
+        &[],
+    );
+    ok(&out, "cosign public-key --key hashivault://");
+    let pem = dir.join("vault.pub");
+    std::fs::write(&pem, &out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let other = dir.join("other");
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "generate-key-pair",
+                "--output-key-prefix",
+                &other.to_string_lossy(),
+            ],
+            &[("COSIGN_PASSWORD", "")],
+            &[],
+        ),
+        "generate-key-pair",
+    );
+    let other_pub = dir.join("other.pub");
+
+    // Token auth (VAULT_ADDR / VAULT_TOKEN).
+    let token_env = dir.join("token-auth.json");
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "sign",
+                &run_arg,
+                "--key",
+                &key_ref,
+                "-o",
+                &token_env.to_string_lossy(),
+            ],
+            &[
+                ("VAULT_ADDR", &s.vault_addr),
+                ("VAULT_TOKEN", &s.vault_token),
+            ],
+            &[],
+        ),
+        "hallmark sign --key hashivault:// (token auth)",
+    );
+    let digest = subject_digest(&token_env);
+    ok(
+        &verify_envelope(dir, &token_env, &pem),
+        "hallmark verify with the exported key",
+    );
+    assert_eq!(
+        code(&verify_envelope(dir, &token_env, &other_pub)),
+        1,
+        "another key must deny"
+    );
+    ok(
+        &cosign_verify_kms(dir, &s, &token_env, &digest),
+        "cosign verify-blob-attestation --key hashivault://",
+    );
+    let wrong = "0".repeat(64);
+    assert!(
+        !cosign_verify_kms(dir, &s, &token_env, &wrong)
+            .status
+            .success(),
+        "cosign must refuse another subject digest"
+    );
+
+    // JWT auth: a service-account token for the Vault role, through chains-config keys.
+    let ns = Namespace::new(&s, dir, "vault");
+    let jwt = dir.join("vault.jwt");
+    std::fs::write(&jwt, ns.token(dir, "hallmark-signer", &s.jwt_audience))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cfg = dir.join("chains-config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "artifacts.taskrun.signer: kms\nsigners.kms.kmsref: {key_ref}\n\
+             signers.kms.auth.address: {}\nsigners.kms.auth.oidc.path: jwt\n\
+             signers.kms.auth.oidc.role: {}\nsigners.kms.auth.oidc.token-path: {}\n",
+            s.vault_addr,
+            s.jwt_role,
+            jwt.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let jwt_env = dir.join("jwt-auth.json");
+    let unset = ["VAULT_TOKEN", "VAULT_ADDR"];
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "sign",
+                &run_arg,
+                "--config",
+                &cfg.to_string_lossy(),
+                "-o",
+                &jwt_env.to_string_lossy(),
+            ],
+            &[],
+            &unset,
+        ),
+        "hallmark sign with signers.kms.* and Vault JWT auth",
+    );
+    ok(
+        &verify_envelope(dir, &jwt_env, &pem),
+        "hallmark verify (JWT auth)",
+    );
+    ok(
+        &cosign_verify_kms(dir, &s, &jwt_env, &digest),
+        "cosign verify-blob-attestation (JWT auth)",
+    );
+
+    // Another ServiceAccount's JWT is refused by Vault; nothing is written.
+    std::fs::write(&jwt, ns.token(dir, "other", &s.jwt_audience)).unwrap_or_else(|e| panic!("{e}"));
+    let refused = dir.join("refused.json");
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--config",
+            &cfg.to_string_lossy(),
+            "-o",
+            &refused.to_string_lossy(),
+        ],
+        &[],
+        &unset,
+    );
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(text(&out).contains("JWT login"), "{}", text(&out));
+    assert!(!refused.exists());
+
+    // The aes256 key: a clear error naming the key type.
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--key",
+            &format!("hashivault://{}", s.vault_aes_key),
+            "-o",
+            &refused.to_string_lossy(),
+        ],
+        &[
+            ("VAULT_ADDR", &s.vault_addr),
+            ("VAULT_TOKEN", &s.vault_token),
+        ],
+        &[],
+    );
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("aes256-gcm96") && text(&out).contains("cannot sign"),
+        "{}",
+        text(&out)
+    );
+    assert!(!refused.exists());
+}
+
+/// The Fulcio leaf of a bundle: (SAN, issuer extension, has SCT), via `cosign`-free
+/// parsing through hallmark's library.
+fn leaf_facts(bundle: &Path) -> (String, String, bool) {
+    let b = hallmark::bundle::Bundle::from_json(
+        &std::fs::read(bundle).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let m = b.material().unwrap_or_else(|e| panic!("{e}"));
+    let der = &m
+        .certificate
+        .as_ref()
+        .unwrap_or_else(|| panic!("no certificate"))
+        .raw_bytes;
+    let leaf = hallmark::x509::Certificate::from_der(der).unwrap_or_else(|e| panic!("{e}"));
+    let id = leaf.identity().unwrap_or_else(|e| panic!("{e}"));
+    let san = id
+        .san
+        .as_ref()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    let issuer = id.issuer().unwrap_or_default().to_owned();
+    let sct = hallmark::x509::embedded_scts(&leaf).is_ok_and(|v| !v.is_empty());
+    (san, issuer, sct)
+}
+
+fn verify_bundle(
+    dir: &Path,
+    s: &Stack,
+    bundle: &Path,
+    digest: &str,
+    identity: &str,
+    issuer: &str,
+) -> Output {
+    hallmark(
+        dir,
+        &[
+            "verify",
+            "--bundle",
+            &bundle.to_string_lossy(),
+            &format!("sha256:{digest}"),
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            issuer,
+            "--trusted-root",
+            &s.trusted_root,
+            "--insecure-ignore-tlog",
+        ],
+        &[],
+        &[],
+    )
+}
+
+fn cosign_verify_bundle(
+    dir: &Path,
+    s: &Stack,
+    bundle: &Path,
+    digest: &str,
+    identity: &str,
+    issuer: &str,
+) -> Output {
+    run(
+        dir,
+        &s.cosign,
+        &[
+            "verify-blob-attestation",
+            "--bundle",
+            &bundle.to_string_lossy(),
+            "--certificate-identity",
+            identity,
+            "--certificate-oidc-issuer",
+            issuer,
+            "--trusted-root",
+            &s.trusted_root,
+            "--type",
+            "slsaprovenance",
+            "--insecure-ignore-tlog",
+            "--digest",
+            digest,
+            "--digestAlg",
+            "sha256",
+        ],
+        &[],
+        &[],
+    )
+}
+
+/// Sign keylessly with a token file; returns (envelope, bundle).
+fn sign_keyless(
+    dir: &Path,
+    s: &Stack,
+    run_arg: &str,
+    token_file: &Path,
+    tag: &str,
+) -> (PathBuf, PathBuf) {
+    let env = dir.join(format!("{tag}.json"));
+    let bundle = dir.join(format!("{tag}.sigstore.json"));
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "sign",
+                run_arg,
+                "--keyless",
+                "--identity-token-file",
+                &token_file.to_string_lossy(),
+                "--signing-config",
+                &s.signing_config,
+                "--trusted-root",
+                &s.trusted_root,
+                "-o",
+                &env.to_string_lossy(),
+                "--bundle-out",
+                &bundle.to_string_lossy(),
+            ],
+            &[],
+            &[],
+        ),
+        &format!("hallmark sign --keyless ({tag})"),
+    );
+    (env, bundle)
+}
+
+#[test]
+fn keyless_with_static_issuer_and_service_account_tokens() {
+    let Some(s) = stack("keyless_with_static_issuer_and_service_account_tokens") else {
+        return;
+    };
+    let _turn = fulcio_turn();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let run_path = run_file(dir, "keyless-build");
+    let run_arg = run_path.to_string_lossy().into_owned();
+
+    // Static issuer (email identity).
+    let email = format!("signer-{}@hallmark.test", std::process::id());
+    let out = run(dir, &s.mint_token, &[&email], &[], &[]);
+    ok(&out, "MINT_TOKEN");
+    let token = dir.join("static.token");
+    std::fs::write(&token, stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
+    let (env, bundle) = sign_keyless(dir, &s, &run_arg, &token, "static");
+    let digest = subject_digest(&env);
+    let (san, issuer, sct) = leaf_facts(&bundle);
+    assert_eq!(
+        (san.as_str(), issuer.as_str(), sct),
+        (email.as_str(), s.oidc_issuer.as_str(), true)
+    );
+    let b: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bundle).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]["signedTimestamp"].is_string(),
+        "the bundle carries the TSA's timestamp: {b}"
+    );
+    ok(
+        &verify_bundle(dir, &s, &bundle, &digest, &email, &s.oidc_issuer),
+        "hallmark verify --bundle (static issuer)",
+    );
+    assert_eq!(
+        code(&verify_bundle(
+            dir,
+            &s,
+            &bundle,
+            &digest,
+            "someone-else@hallmark.test",
+            &s.oidc_issuer
+        )),
+        1,
+        "another identity must deny"
+    );
+    ok(
+        &cosign_verify_bundle(dir, &s, &bundle, &digest, &email, &s.oidc_issuer),
+        "cosign verify-blob-attestation --bundle (static issuer)",
+    );
+    assert!(
+        !cosign_verify_bundle(
+            dir,
+            &s,
+            &bundle,
+            &digest,
+            "someone-else@hallmark.test",
+            &s.oidc_issuer
+        )
+        .status
+        .success(),
+        "cosign must refuse another identity"
+    );
+
+    // A Kubernetes service-account token (TokenRequest at audience sigstore).
+    let ns = Namespace::new(&s, dir, "keyless");
+    let token = dir.join("sa.token");
+    std::fs::write(&token, ns.token(dir, "hallmark-signer", "sigstore"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, bundle) = sign_keyless(dir, &s, &run_arg, &token, "sa");
+    let ident = ns.identity("hallmark-signer");
+    let (san, issuer, sct) = leaf_facts(&bundle);
+    assert_eq!(
+        (san.as_str(), issuer.as_str(), sct),
+        (ident.as_str(), s.k8s_issuer.as_str(), true)
+    );
+    ok(
+        &verify_bundle(dir, &s, &bundle, &digest, &ident, &s.k8s_issuer),
+        "hallmark verify --bundle (service account)",
+    );
+    assert_eq!(
+        code(&verify_bundle(
+            dir,
+            &s,
+            &bundle,
+            &digest,
+            &ns.identity("other"),
+            &s.k8s_issuer
+        )),
+        1
+    );
+    assert_eq!(
+        code(&verify_bundle(
+            dir,
+            &s,
+            &bundle,
+            &digest,
+            &ident,
+            &s.oidc_issuer
+        )),
+        1
+    );
+    ok(
+        &cosign_verify_bundle(dir, &s, &bundle, &digest, &ident, &s.k8s_issuer),
+        "cosign verify-blob-attestation --bundle (service account)",
+    );
+    assert!(
+        !cosign_verify_bundle(
+            dir,
+            &s,
+            &bundle,
+            &digest,
+            &ns.identity("other"),
+            &s.k8s_issuer
+        )
+        .status
+        .success()
+    );
+}
+
+/// Fulcio's `fulcio_new_certs` counter, from its metrics port (named on its command
+/// line in the log).
+fn fulcio_new_certs(s: &Stack) -> u64 {
+    let log = std::fs::read_to_string(Path::new(&s.dir).join("logs/fulcio.log"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = log
+        .rsplit("--metrics-port=")
+        .next()
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| panic!("no --metrics-port in fulcio.log"));
+    let body = http_get(&format!("http://127.0.0.1:{port}/metrics"));
+    body.lines()
+        .find_map(|l| l.strip_prefix("fulcio_new_certs "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or_else(|| panic!("no fulcio_new_certs metric"))
+}
+
+/// A blocking GET through curl (the crate's HTTP client is async).
+fn http_get(url: &str) -> String {
+    let out = Command::new("timeout")
+        .args(["30", "curl", "-fsS", url])
+        .output()
+        .unwrap_or_else(|e| panic!("curl: {e}"));
+    assert!(out.status.success(), "GET {url} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn one_certificate_for_a_hundred_runs() {
+    let Some(s) = stack("one_certificate_for_a_hundred_runs") else {
+        return;
+    };
+    let _turn = fulcio_turn();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let runs: Vec<String> = (0..100)
+        .map(|i| {
+            run_file(dir, &format!("reuse-{i:03}"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let out_dir = dir.join("out");
+    std::fs::create_dir(&out_dir).unwrap_or_else(|e| panic!("{e}"));
+    let token = dir.join("token");
+    // Other engineers may share the stack: a concurrent certificate elsewhere shows up in
+    // Fulcio's counter, so a mismatch is retried (our own count must always be 1).
+    let mut last = (0, 0);
+    for _attempt in 0..3 {
+        let out = run(dir, &s.mint_token, &["reuse@hallmark.test"], &[], &[]);
+        ok(&out, "MINT_TOKEN");
+        std::fs::write(&token, stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
+        let before = fulcio_new_certs(&s);
+        let mut args = vec!["sign"];
+        args.extend(runs.iter().map(String::as_str));
+        let token_arg = token.to_string_lossy().into_owned();
+        let out_arg = out_dir.to_string_lossy().into_owned();
+        args.extend([
+            "--keyless",
+            "--identity-token-file",
+            &token_arg,
+            "--signing-config",
+            &s.signing_config,
+            "--trusted-root",
+            &s.trusted_root,
+            "-o",
+            &out_arg,
+        ]);
+        let out = hallmark(dir, &args, &[("RUST_LOG", "hallmark=info")], &[]);
+        ok(&out, "hallmark sign --keyless on 100 runs");
+        let after = fulcio_new_certs(&s);
+        let ours = text(&out)
+            .split("certificate_requests=")
+            .nth(1)
+            .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no certificate_requests in the log:\n{}", text(&out)));
+        let written = std::fs::read_dir(&out_dir)
+            .map(Iterator::count)
+            .unwrap_or(0);
+        assert_eq!(written, 100, "100 envelopes");
+        assert_eq!(
+            ours, 1,
+            "hallmark counted {ours} certificate requests for 100 runs"
+        );
+        last = (ours, after - before);
+        eprintln!(
+            "stack_signers: 100 runs signed; hallmark's requests: {ours}; Fulcio's fulcio_new_certs: {before} -> {after}"
+        );
+        if after - before == 1 {
+            return;
+        }
+    }
+    panic!(
+        "Fulcio issued {} certificates during a 100-run sign (hallmark counted {})",
+        last.1, last.0
+    );
+}
+
+/// Exit 2, the cause named, nothing written, and the canary nowhere in the output.
+fn fails_cleanly(out: &Output, cause: &str, canary: &str, written: &Path) {
+    let t = text(out);
+    assert_eq!(code(out), 2, "{t}");
+    assert!(t.contains(cause), "the error should name {cause:?}:\n{t}");
+    assert!(!t.contains(canary), "the canary secret leaked:\n{t}");
+    assert!(!written.exists(), "{} was written", written.display());
+}
+
+#[test]
+fn failures_name_the_cause_and_leak_no_secret() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let run_path = run_file(dir, "failing-build");
+    let run_arg = run_path.to_string_lossy().into_owned();
+    let out_file = dir.join("never.json");
+    let out_arg = out_file.to_string_lossy().into_owned();
+    let debug = ("RUST_LOG", "debug");
+
+    // An expired identity token holding a canary: refused before any request.
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let canary_claims =
+        r#"{"iss":"https://issuer.test","sub":"canary-subject","exp":1000,"aud":"sigstore"}"#;
+    let expired = format!(
+        "{}.{}.{}",
+        b64.encode(r#"{"alg":"RS256"}"#),
+        b64.encode(canary_claims),
+        b64.encode("canary-signature-s3cr3t")
+    );
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--keyless",
+            "--identity-token",
+            &expired,
+            "--fulcio-url",
+            "http://127.0.0.1:9",
+            "-o",
+            &out_arg,
+        ],
+        &[debug],
+        &[],
+    );
+    fails_cleanly(&out, "expired", &expired, &out_file);
+    assert!(!text(&out).contains("canary-signature-s3cr3t"));
+
+    // An unreachable Fulcio, with a fresh token.
+    let fresh = format!(
+        "{}.{}.{}",
+        b64.encode(r#"{"alg":"RS256"}"#),
+        b64.encode(r#"{"iss":"https://issuer.test","sub":"canary-subject","exp":4000000000,"aud":"sigstore"}"#),
+        b64.encode("canary-signature-s3cr3t")
+    );
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, &fresh).unwrap_or_else(|e| panic!("{e}"));
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--keyless",
+            "--identity-token-file",
+            &token_file.to_string_lossy(),
+            "--fulcio-url",
+            "http://127.0.0.1:9",
+            "-o",
+            &out_arg,
+        ],
+        &[debug],
+        &[],
+    );
+    fails_cleanly(
+        &out,
+        "cannot reach Fulcio",
+        "canary-signature-s3cr3t",
+        &out_file,
+    );
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--keyless",
+            "--identity-token",
+            &fresh,
+            "--fulcio-url",
+            "http://127.0.0.1:9",
+            "-o",
+            &out_arg,
+        ],
+        &[debug],
+        &[],
+    );
+    fails_cleanly(
+        &out,
+        "cannot reach Fulcio",
+        "canary-signature-s3cr3t",
+        &out_file,
+    );
+
+    // A wrong COSIGN_PASSWORD.
+    let key = dir.join("cosign");
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "generate-key-pair",
+                "--output-key-prefix",
+                &key.to_string_lossy(),
+            ],
+            &[("COSIGN_PASSWORD", "right-password")],
+            &[],
+        ),
+        "generate-key-pair",
+    );
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--key",
+            &dir.join("cosign.key").to_string_lossy(),
+            "-o",
+            &out_arg,
+        ],
+        &[debug, ("COSIGN_PASSWORD", "canary-wrong-password-s3cr3t")],
+        &[],
+    );
+    fails_cleanly(&out, "decrypt", "canary-wrong-password-s3cr3t", &out_file);
+
+    // Conflicting options are refused up front.
+    let out = hallmark(
+        dir,
+        &["sign", &run_arg, "--key", "k", "--keyless"],
+        &[],
+        &[],
+    );
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--key",
+            "awskms:///alias/x",
+            "-o",
+            &out_arg,
+        ],
+        &[],
+        &[],
+    );
+    fails_cleanly(
+        &out,
+        "awskms:// key references are not supported yet",
+        "s3cr3t",
+        &out_file,
+    );
+    let cfg = dir.join("bad-config.yaml");
+    std::fs::write(
+        &cfg,
+        "signers.x509.fulcio.enabled: \"true\"\nsigners.x509.fulcio.provider: spiffe\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--config",
+            &cfg.to_string_lossy(),
+            "-o",
+            &out_arg,
+        ],
+        &[],
+        &[],
+    );
+    fails_cleanly(&out, "signers.x509.fulcio.provider", "s3cr3t", &out_file);
+
+    // Vault: a canary Vault token is refused, and the aes256 key, without leaking it.
+    let Some(s) = stack("failures_name_the_cause_and_leak_no_secret (Vault part)") else {
+        return;
+    };
+    let canary_vault = "hvs.canary-vault-token-s3cr3t";
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--key",
+            &format!("hashivault://{}", s.vault_key),
+            "-o",
+            &out_arg,
+        ],
+        &[
+            debug,
+            ("VAULT_ADDR", &s.vault_addr),
+            ("VAULT_TOKEN", canary_vault),
+        ],
+        &[],
+    );
+    fails_cleanly(&out, "permission denied", canary_vault, &out_file);
+    let cfg = dir.join("vault-config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "artifacts.taskrun.signer: kms\nsigners.kms.kmsref: hashivault://{}\n\
+             signers.kms.auth.address: {}\nsigners.kms.auth.token: {}\n",
+            s.vault_aes_key, s.vault_addr, s.vault_token
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--config",
+            &cfg.to_string_lossy(),
+            "-o",
+            &out_arg,
+        ],
+        &[debug],
+        &["VAULT_TOKEN"],
+    );
+    let t = text(&out);
+    assert_eq!(code(&out), 2, "{t}");
+    assert!(t.contains("aes256-gcm96"), "{t}");
+    assert!(!out_file.exists());
+    // The stack's root token is short ("root"): check the config value is not echoed as
+    // a key/value pair.
+    assert!(!t.contains(&format!("token: {}", s.vault_token)), "{t}");
+}
