@@ -1,6 +1,11 @@
 //! Rekor v1's REST API: reading entries back (the [`TransparencyLog`] seam, implemented by
 //! [`RekorClient`]) and parsing its answers into bundle log entries (pure).
 //!
+//! Writing: [`upload`] logs envelopes and signatures in Rekor v1 (`dsse`, `intoto`,
+//! `hashedrekord`; 409 = already logged) and [`v2`] in Rekor v2 (`hashedrekord` 0.0.2);
+//! every returned entry is verified against the trusted root before it is returned.
+//! (RFC 3161 timestamps for Rekor v2's keyless entries: [`crate::signing::tsa`].)
+//!
 //! Used when an attestation carries no log entry (Tekton Chains' `.att` layers have no
 //! Rekor bundle annotation): the verifier looks the entry up by payload hash, as cosign v2
 //! does, and then checks it like any other (signed entry timestamp, inclusion proof against
@@ -12,6 +17,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde::Deserialize;
+
+pub mod upload;
+pub mod v2;
+
+pub use upload::{DsseEntryKind, SignerMaterial, UploadError, UploadedEntry};
 
 use crate::bundle::{
     Checkpoint, InclusionPromise, InclusionProof, KindVersion, LogId, TransparencyLogEntry,

@@ -23,11 +23,13 @@
 //! The Sigstore public-good root is embedded from the `sigstore-trust-root` crate
 //! ([`TrustedRoot::public_good`]); [`tuf::fetch_trusted_root`] refreshes a root from a
 //! TUF repository (`--tuf-url`), starting from a trusted initial `root.json`.
+//! [`signing_config`] reads cosign's `signing_config.json` (which logs and TSAs to sign with).
 
 use base64::Engine as _;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+pub mod signing_config;
 pub mod tuf;
 
 use crate::signing::PublicKey;
