@@ -12,6 +12,7 @@
 //! - [`oci`]: registries: image references, manifests, cosign's legacy layout, referrers.
 //! - [`publish`]: `publish(attestation, sinks)`: bundle v0.3 and legacy layers beside images.
 //! - [`rekor`]: Rekor v1 entries read back by hash and UUID (the `TransparencyLog` seam).
+//! - [`search`]: a pipeline's entries in Rekor v1, each verified before it is shown.
 //! - [`config`]: Chains' `chains-config` keys, parsed into a typed model.
 //! - [`cli`]: one file per subcommand: flags → config model → library calls.
 
@@ -23,6 +24,7 @@ pub mod oci;
 pub mod provenance;
 pub mod publish;
 pub mod rekor;
+pub mod search;
 pub mod signing;
 pub mod tekton;
 #[doc(hidden)]

@@ -15,6 +15,7 @@ pub mod attest;
 pub mod conformance;
 pub mod keys;
 pub mod registry;
+pub mod search;
 pub mod sign;
 pub mod verify;
 
@@ -68,6 +69,9 @@ pub enum Command {
     /// Sign an in-toto statement about an image and publish it beside the image in its
     /// registry (legacy `.att`, OCI 1.1 referrer bundle, or both).
     Attest(Box<attest::AttestArgs>),
+    /// Find entries in Rekor v1 by image digest, email SAN or key; each is verified, and
+    /// shown with the Tekton run it came from.
+    Search(Box<search::SearchArgs>),
     /// Write a cosign-compatible key pair (encrypted private key and public key).
     GenerateKeyPair(keys::GenerateKeyPairArgs),
     /// The sigstore-conformance client protocol (`tests/conformance/entrypoint` calls it).
@@ -94,6 +98,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
         Command::Attest(a) => attest::run(a),
+        Command::Search(a) => search::run(a),
         Command::GenerateKeyPair(a) => keys::run(a),
         Command::Conformance(a) => conformance::run(a),
     };

@@ -91,6 +91,16 @@ pub trait TransparencyLog: Send + Sync {
         hex: &str,
     ) -> impl Future<Output = Result<Vec<String>, RekorError>> + Send;
 
+    /// The UUIDs of the entries indexed under a search query (hash, email or key).
+    ///
+    /// # Errors
+    ///
+    /// [`RekorError`] for transport errors, statuses and malformed answers.
+    fn search(
+        &self,
+        query: &crate::search::Query,
+    ) -> impl Future<Output = Result<Vec<String>, RekorError>> + Send;
+
     /// The entry with this UUID, `None` when the log has none.
     ///
     /// # Errors
@@ -136,6 +146,27 @@ impl RekorClient {
         &self.base
     }
 
+    /// `POST /api/v1/index/retrieve` with a search query.
+    async fn retrieve(&self, query: &serde_json::Value) -> Result<Vec<String>, RekorError> {
+        let url = format!("{}/api/v1/index/retrieve", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .json(query)
+            .send()
+            .await
+            .map_err(|source| RekorError::Request {
+                url: url.clone(),
+                source,
+            })?;
+        let status = response.status().as_u16();
+        let body = self.read(&url, response).await?;
+        if status != 200 {
+            return Err(status_error(&url, status, &body));
+        }
+        parse_uuids(&body)
+    }
+
     async fn read(&self, url: &str, response: reqwest::Response) -> Result<Vec<u8>, RekorError> {
         let mut response = response;
         let mut body = Vec::new();
@@ -175,23 +206,21 @@ fn status_error(url: &str, status: u16, body: &[u8]) -> RekorError {
 
 impl TransparencyLog for RekorClient {
     async fn search_sha256(&self, hex: &str) -> Result<Vec<String>, RekorError> {
-        let url = format!("{}/api/v1/index/retrieve", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .json(&serde_json::json!({ "hash": format!("sha256:{hex}") }))
-            .send()
+        self.retrieve(&serde_json::json!({ "hash": format!("sha256:{hex}") }))
             .await
-            .map_err(|source| RekorError::Request {
-                url: url.clone(),
-                source,
-            })?;
-        let status = response.status().as_u16();
-        let body = self.read(&url, response).await?;
-        if status != 200 {
-            return Err(status_error(&url, status, &body));
-        }
-        parse_uuids(&body)
+    }
+
+    async fn search(&self, query: &crate::search::Query) -> Result<Vec<String>, RekorError> {
+        use crate::search::Query;
+        let body = match query {
+            Query::Sha256(hex) => serde_json::json!({ "hash": format!("sha256:{hex}") }),
+            Query::Email(e) => serde_json::json!({ "email": e }),
+            Query::PublicKey(pem) => serde_json::json!({ "publicKey": {
+                "format": "x509",
+                "content": base64::engine::general_purpose::STANDARD.encode(pem),
+            }}),
+        };
+        self.retrieve(&body).await
     }
 
     async fn entry(&self, uuid: &str) -> Result<Option<TransparencyLogEntry>, RekorError> {
