@@ -102,7 +102,6 @@ kube_make_pki() {
   local kc
   kc=$(kube_kubeconfig)
   if [ ! -f "$kc" ]; then
-    umask 077
     cat > "$kc.tmp" <<EOF
 apiVersion: v1
 kind: Config
@@ -121,7 +120,7 @@ contexts:
   context: {cluster: hallmark, user: hallmark-admin}
 current-context: hallmark
 EOF
-    mv "$kc.tmp" "$kc"
+    chmod 600 "$kc.tmp" && mv "$kc.tmp" "$kc"
   fi
 }
 
@@ -196,7 +195,8 @@ kube_cmd() {
         CONFIG_LOGGING_NAME=config-logging
         CONFIG_OBSERVABILITY_NAME=tekton-chains-config-observability
         CONFIG_LEADERELECTION_NAME=tekton-chains-config-leader-election
-        METRICS_PROMETHEUS_PORT="$PORT_CHAINS_METRICS" PROFILING_PORT="$PORT_CHAINS_PROFILING"
+        METRICS_PROMETHEUS_HOST="$STACK_HOST" METRICS_PROMETHEUS_PORT="$PORT_CHAINS_METRICS"
+        PROFILING_PORT="$PORT_CHAINS_PROFILING"
         KUBECONFIG="$(kube_kubeconfig)"
         unshare "${ns[@]}" sh -c \
         'mount -t overlay overlay -o "lowerdir=$1:/etc" /etc && shift && exec "$@"' chains \

@@ -60,12 +60,14 @@ tool_kube() {
     chains-controller)
       src=$KUBE_SRC/chains
       _kube_require "$src" github.com/tektoncd/chains "$CHAINS_CONTROLLER_VERSION"
-      dir=$HALLMARK_CACHE/tools/chains-controller/$CHAINS_CONTROLLER_VERSION-$(_kube_module_key "$src")
+      # "-main-": built from main.go (an earlier key of the same module files named a build of
+      # Chains' cmd/controller).
+      dir=$HALLMARK_CACHE/tools/chains-controller/$CHAINS_CONTROLLER_VERSION-main-$(_kube_module_key "$src")
       if [ "$CHAINS_CONTROLLER_VERSION" != "$CHAINS_VERSION" ] && [ ! -f "$dir/.done" ]; then
         log "note: the Chains controller is $CHAINS_CONTROLLER_VERSION; tests/stack/versions pins CHAINS_VERSION=$CHAINS_VERSION (see tests/stack/kube/chains/go.mod)"
       fi
       cached "$dir" "the Chains controller $CHAINS_CONTROLLER_VERSION" \
-        _kube_go_build "$src" "$dir/chains-controller" github.com/tektoncd/chains/cmd/controller
+        _kube_go_build "$src" "$dir/chains-controller" .
       printf '%s\n' "$dir/chains-controller" ;;
     helm) go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" CGO_ENABLED=0 ;;
     bao)

@@ -1,16 +1,27 @@
 // The Tekton Chains controller of the local stack, built from the published module by
-// tests/stack/lib/tools-kube.sh (`go build github.com/tektoncd/chains/cmd/controller`).
-// It repeats Chains' own replace line. Version: the stack targets Chains v0.29.2
-// (tests/stack/versions CHAINS_VERSION), but the Go module proxy refuses its zip
-// ("403 This module version is not available", checked again for this wrapper); v0.22.0 is
-// the newest Chains it serves, so this wraps v0.22.0 (CHAINS_CONTROLLER_VERSION). To move to
-// v0.29.2: require it, repeat its two replace lines (cr-20160607 => vdemeester v1.0.1,
-// glog => jdolitsky), `go mod tidy`, and bump CHAINS_CONTROLLER_VERSION.
+// tests/stack/lib/tools-kube.sh. main.go runs Chains' reconcilers through knative's sharedmain,
+// as Chains' cmd/controller does, with the health-probe server off. It repeats Chains' own
+// replace line.
+//
+// Version: the stack targets Chains v0.29.2 (tests/stack/versions CHAINS_VERSION), but the Go
+// module proxy refuses its zip ("403 This module version is not available", checked again for
+// this wrapper); v0.22.0 is the newest Chains it serves, so this wraps v0.22.0
+// (CHAINS_CONTROLLER_VERSION). To move to v0.29.2: require it, repeat its two replace lines
+// (cr-20160607 => vdemeester v1.0.1, glog => jdolitsky), `go mod tidy`, and bump
+// CHAINS_CONTROLLER_VERSION.
 module hallmark.test/stack-chains
 
 go 1.24.0
 
-tool github.com/tektoncd/chains/cmd/controller
+require (
+	github.com/sigstore/cosign/v2 v2.2.4
+	github.com/sigstore/sigstore/pkg/signature/kms/aws v1.8.3
+	github.com/sigstore/sigstore/pkg/signature/kms/azure v1.8.3
+	github.com/sigstore/sigstore/pkg/signature/kms/gcp v1.8.3
+	github.com/sigstore/sigstore/pkg/signature/kms/hashivault v1.8.3
+	github.com/tektoncd/chains v0.22.0
+	knative.dev/pkg v0.0.0-20231023150739-56bfe0dd9626
+)
 
 require (
 	cloud.google.com/go v0.112.1 // indirect
@@ -213,14 +224,9 @@ require (
 	github.com/secure-systems-lab/go-securesystemslib v0.8.0 // indirect
 	github.com/segmentio/ksuid v1.0.4 // indirect
 	github.com/shibumi/go-pathspec v1.3.0 // indirect
-	github.com/sigstore/cosign/v2 v2.2.4 // indirect
 	github.com/sigstore/fulcio v1.4.5 // indirect
 	github.com/sigstore/rekor v1.3.6 // indirect
 	github.com/sigstore/sigstore v1.8.3 // indirect
-	github.com/sigstore/sigstore/pkg/signature/kms/aws v1.8.3 // indirect
-	github.com/sigstore/sigstore/pkg/signature/kms/azure v1.8.3 // indirect
-	github.com/sigstore/sigstore/pkg/signature/kms/gcp v1.8.3 // indirect
-	github.com/sigstore/sigstore/pkg/signature/kms/hashivault v1.8.3 // indirect
 	github.com/sigstore/timestamp-authority v1.2.2 // indirect
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/skratchdot/open-golang v0.0.0-20200116055534-eef842397966 // indirect
@@ -234,7 +240,6 @@ require (
 	github.com/stoewer/go-strcase v1.2.0 // indirect
 	github.com/subosito/gotenv v1.6.0 // indirect
 	github.com/syndtr/goleveldb v1.0.1-0.20220721030215-126854af5e6d // indirect
-	github.com/tektoncd/chains v0.22.0 // indirect
 	github.com/tektoncd/pipeline v0.58.0 // indirect
 	github.com/thales-e-security/pool v0.0.2 // indirect
 	github.com/theupdateframework/go-tuf v0.7.0 // indirect
@@ -294,7 +299,6 @@ require (
 	k8s.io/klog/v2 v2.120.1 // indirect
 	k8s.io/kube-openapi v0.0.0-20231010175941-2dd684a91f00 // indirect
 	k8s.io/utils v0.0.0-20230726121419-3b25d923346b // indirect
-	knative.dev/pkg v0.0.0-20231023150739-56bfe0dd9626 // indirect
 	sigs.k8s.io/json v0.0.0-20221116044647-bc3834ca7abd // indirect
 	sigs.k8s.io/release-utils v0.7.7 // indirect
 	sigs.k8s.io/structured-merge-diff/v4 v4.4.1 // indirect
