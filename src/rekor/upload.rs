@@ -63,6 +63,15 @@ pub enum UploadError {
     /// What was to be uploaded cannot be (not UTF-8, unsupported key, bad certificate).
     #[error("cannot upload: {0}")]
     Input(String),
+    /// Rekor v2 already holds this entry (HTTP 409) and, unlike Rekor v1, does not return
+    /// it: the entry from the first upload must be kept (sign once, record durably).
+    #[error("transparency log {log} already holds this entry{}", index.map(|i| format!(" at index {i}")).unwrap_or_default())]
+    AlreadyLogged {
+        /// The log's base URL.
+        log: String,
+        /// The existing entry's index, when the log names it.
+        index: Option<i64>,
+    },
 }
 
 impl UploadError {
@@ -71,7 +80,7 @@ impl UploadError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Rekor(e) => e.is_transient(),
-            Self::Unverified { .. } | Self::Input(_) => false,
+            Self::Unverified { .. } | Self::Input(_) | Self::AlreadyLogged { .. } => false,
         }
     }
 }
@@ -189,6 +198,7 @@ struct IntotoSpec {
 #[derive(Serialize)]
 struct IntotoContent {
     envelope: IntotoEnvelope,
+    hash: HrHash,
 }
 
 #[derive(Serialize)]
@@ -266,13 +276,16 @@ pub fn dsse_v001_request(envelope_json: &[u8], verifiers: &[&str]) -> Result<Vec
     })
 }
 
-/// The `intoto` 0.0.2 proposed entry for `envelope`, every signature attributed to the
-/// verifier `pem` (PEM public key or certificate).
+/// The `intoto` 0.0.2 proposed entry for `envelope_json` (the exact envelope bytes),
+/// every signature attributed to the verifier `pem` (PEM public key or certificate), with
+/// `content.hash` = SHA-256 of those bytes (Rekor computes `payloadHash` itself).
 ///
 /// # Errors
 ///
-/// [`UploadError::Input`] when the envelope has no signature.
-pub fn intoto_v002_request(envelope: &Envelope, pem: &str) -> Result<Vec<u8>, UploadError> {
+/// [`UploadError::Input`] when the bytes are not a DSSE envelope or it has no signature.
+pub fn intoto_v002_request(envelope_json: &[u8], pem: &str) -> Result<Vec<u8>, UploadError> {
+    let envelope = Envelope::from_json(envelope_json)
+        .map_err(|e| UploadError::Input(format!("DSSE envelope: {e}")))?;
     if envelope.signatures.is_empty() {
         return Err(UploadError::Input(
             "the DSSE envelope has no signature".into(),
@@ -295,6 +308,10 @@ pub fn intoto_v002_request(envelope: &Envelope, pem: &str) -> Result<Vec<u8>, Up
                             sig: twice(&s.sig),
                         })
                         .collect(),
+                },
+                hash: HrHash {
+                    algorithm: "sha256",
+                    value: hex::encode(Sha256::digest(envelope_json)),
                 },
             },
         },
@@ -609,7 +626,7 @@ pub async fn upload_dsse(
     let pem = signer.pem();
     let proposed = match kind {
         DsseEntryKind::Dsse => dsse_v001_request(envelope_json, &[pem.as_str()])?,
-        DsseEntryKind::Intoto => intoto_v002_request(&envelope, &pem)?,
+        DsseEntryKind::Intoto => intoto_v002_request(envelope_json, &pem)?,
     };
     let uploaded = client.create_entry(&proposed).await?;
     let bundle = dsse_bundle(&envelope, signer, Vec::new(), Vec::new());
@@ -695,17 +712,20 @@ mod tests {
 
     #[test]
     fn intoto_request_encodes_twice() -> Result<(), UploadError> {
-        let env = Envelope::from_json(ENV).unwrap_or_else(|e| panic!("{e}"));
-        let got = intoto_v002_request(&env, "PEM")?;
+        let got = intoto_v002_request(ENV, "PEM")?;
         // payload "{}" -> "e30=" -> "ZTMwPQ=="; sig 30 45 02 21 00 -> "MEUCIQ==" -> "TUVVQ0lRPT0=".
-        let want = r#"{"apiVersion":"0.0.2","spec":{"content":{"envelope":{"payload":"ZTMwPQ==","payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"k1","publicKey":"UEVN","sig":"TUVVQ0lRPT0="}]}}},"kind":"intoto"}"#;
+        let want = format!(
+            r#"{{"apiVersion":"0.0.2","spec":{{"content":{{"envelope":{{"payload":"ZTMwPQ==","payloadType":"application/vnd.in-toto+json","signatures":[{{"keyid":"k1","publicKey":"UEVN","sig":"TUVVQ0lRPT0="}}]}},"hash":{{"algorithm":"sha256","value":"{}"}}}}}},"kind":"intoto"}}"#,
+            hex::encode(Sha256::digest(ENV))
+        );
         assert_eq!(String::from_utf8_lossy(&got), want);
-        let mut anon = env.clone();
+        let mut anon = Envelope::from_json(ENV).unwrap_or_else(|e| panic!("{e}"));
         anon.signatures[0].keyid.clear();
-        let got = intoto_v002_request(&anon, "PEM")?;
+        let got = intoto_v002_request(&anon.to_json(), "PEM")?;
         assert!(String::from_utf8_lossy(&got).contains(r#"[{"publicKey":"UEVN","sig""#));
         anon.signatures.clear();
-        assert!(intoto_v002_request(&anon, "PEM").is_err());
+        assert!(intoto_v002_request(&anon.to_json(), "PEM").is_err());
+        assert!(intoto_v002_request(b"{}", "PEM").is_err());
         Ok(())
     }
 

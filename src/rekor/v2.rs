@@ -236,8 +236,9 @@ impl RekorV2Client {
 /// # Errors
 ///
 /// [`UploadError::Input`] for envelopes with other than one signature, signatures that do
-/// not verify, or keys Rekor v2 cannot log; [`UploadError::Rekor`];
-/// [`UploadError::Unverified`].
+/// not verify, or keys Rekor v2 cannot log; [`UploadError::AlreadyLogged`] when the log
+/// already holds it (409: Rekor v2 does not return the existing entry);
+/// [`UploadError::Rekor`]; [`UploadError::Unverified`].
 pub async fn upload_dsse(
     client: &RekorV2Client,
     envelope: &Envelope,
@@ -253,10 +254,32 @@ pub async fn upload_dsse(
     check_signatures(envelope, signer.public_key())?;
     let digest = super::upload::pae_sha256(envelope);
     let request = hashedrekord_v002_request(&digest, &envelope.signatures[0].sig, signer)?;
-    let entry = client.add(&request).await?;
+    let entry = match client.add(&request).await {
+        Ok(e) => e,
+        Err(RekorError::Status {
+            status: 409,
+            message,
+            ..
+        }) => {
+            return Err(UploadError::AlreadyLogged {
+                log: client.base_url().to_owned(),
+                index: conflict_index(&message),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let bundle = dsse_bundle(envelope, signer, Vec::new(), Vec::new());
     check_entry(&entry, &bundle, signer, trust, signed_time)?;
     Ok(entry)
+}
+
+/// The index in a Rekor v2 409 message ("... already exists in the transparency log with
+/// index 2").
+#[must_use]
+pub fn conflict_index(message: &str) -> Option<i64> {
+    let rest = &message[message.find("with index ")? + "with index ".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -311,6 +334,14 @@ mod tests {
         assert!(parse_entry(b"{}").is_err());
         assert!(parse_entry(b"[]").is_err());
         assert!(parse_entry(br#"{"logIndex":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn conflicts_name_the_index() {
+        let m = r#"{"code":6,"message":"an equivalent entry already exists in the transparency log with index 2","details":[]}"#;
+        assert_eq!(conflict_index(m), Some(2));
+        assert_eq!(conflict_index("with index x"), None);
+        assert_eq!(conflict_index(""), None);
     }
 
     #[test]
