@@ -1,4 +1,6 @@
-//! `hallmark attest` publishes into the stack's real registries, and cosign reads it
+//! `hallmark attest` publishes into the stack's real registries and Rekor (v1: entries found
+//! by rekor-cli, the `.att` Rekor bundle annotation verified offline by cosign v2; v2 with
+//! a TSA timestamp, verified by cosign v3), and cosign reads it
 //! (issue 7): cosign v3 verifies hallmark's referrer bundles on the registry with the
 //! referrers API and on docker-registry 2.8 without it (fallback index tag); cosign v2
 //! verifies hallmark's legacy `.att`; both refuse another key. Idempotence and concurrent
@@ -19,6 +21,10 @@ struct Stack {
     tls_user: String,
     tls_password: String,
     trusted_root: String,
+    signing_config: String,
+    rekor: String,
+    rekor_pubkey: String,
+    rekor_cli: String,
     cosign: String,
     cosign2: String,
     crane: String,
@@ -35,6 +41,10 @@ fn stack() -> Option<Stack> {
             tls_user: var("HALLMARK_STACK_REGISTRY_TLS_USER")?,
             tls_password: var("HALLMARK_STACK_REGISTRY_TLS_PASSWORD")?,
             trusted_root: var("HALLMARK_STACK_TRUSTED_ROOT")?,
+            signing_config: var("HALLMARK_STACK_SIGNING_CONFIG")?,
+            rekor: var("HALLMARK_STACK_REKOR_URL")?,
+            rekor_pubkey: var("HALLMARK_STACK_REKOR_PUBKEY")?,
+            rekor_cli: var("HALLMARK_STACK_REKOR_CLI")?,
             cosign: var("HALLMARK_STACK_COSIGN")?,
             cosign2: var("HALLMARK_STACK_COSIGN_V2")?,
             crane: var("HALLMARK_STACK_CRANE")?,
@@ -135,10 +145,14 @@ impl Ctx<'_> {
             "slsaprovenance",
             "--key",
             key,
-            "--tlog-upload=false",
             "--bundle-format",
             format,
+            "--trusted-root",
+            &self.s.trusted_root,
         ];
+        if !extra.contains(&"--signing-config") {
+            args.extend_from_slice(&["--rekor-url", &self.s.rekor]);
+        }
         args.extend_from_slice(extra);
         run(self.dir, env!("CARGO_BIN_EXE_hallmark"), &args, &[])
     }
@@ -153,7 +167,6 @@ impl Ctx<'_> {
                 key,
                 "--type",
                 "slsaprovenance",
-                "--insecure-ignore-tlog",
                 "--trusted-root",
                 &self.s.trusted_root,
                 image,
@@ -162,6 +175,35 @@ impl Ctx<'_> {
         )
         .status
         .success()
+    }
+
+    /// The UUIDs of the Rekor v1 entries about an image digest (rekor-cli search --sha).
+    fn rekor_entries(&self, image: &str) -> Vec<String> {
+        let digest = image.split_once('@').map(|(_, d)| d).unwrap_or_default();
+        let out = run(
+            self.dir,
+            &self.s.rekor_cli,
+            &[
+                "search",
+                "--rekor_server",
+                &self.s.rekor,
+                "--store_tree_state=false",
+                "--sha",
+                digest,
+                "--format",
+                "json",
+            ],
+            &[],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["UUIDs"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The number of layers under the legacy tag, and of entries in the fallback index.
@@ -232,10 +274,36 @@ fn cosign_verifies_what_hallmark_publishes() {
             !c.cosign3_verify(&image, "other.pub", &[]),
             "{what}: cosign v3 must refuse another key"
         );
+        assert_eq!(
+            c.rekor_entries(&image).len(),
+            1,
+            "{what}: one Rekor entry about the image"
+        );
         eprintln!(
-            "stack_publish: {what}: cosign v3 verifies hallmark's referrer bundle, refuses another key"
+            "stack_publish: {what}: cosign v3 verifies hallmark's referrer bundle (Rekor v1), refuses another key"
         );
     }
+
+    // Rekor v2 (and the TSA) chosen from the stack's signing config.
+    let image = c.image(&format!("{}/publish/rekor-v2", s.referrers), &[]);
+    ok(
+        &c.attest(
+            &image,
+            "key.key",
+            "referrers",
+            &["--signing-config", &s.signing_config],
+        ),
+        "hallmark attest --signing-config (Rekor v2)",
+    );
+    assert!(
+        c.cosign3_verify(&image, "key.pub", &[]),
+        "cosign v3 must verify the Rekor v2 bundle"
+    );
+    assert!(
+        !c.cosign3_verify(&image, "other.pub", &[]),
+        "cosign v3 must refuse another key (Rekor v2)"
+    );
+    eprintln!("stack_publish: Rekor v2: cosign v3 verifies hallmark's bundle, refuses another key");
 
     // cosign v2 on the legacy .att (a repository of its own: v2 cannot read v0.3 bundles).
     let image = c.image(&format!("{}/publish/legacy", s.registry), &[]);
@@ -254,10 +322,11 @@ fn cosign_verifies_what_hallmark_publishes() {
                 key,
                 "--type",
                 "slsaprovenance",
-                "--insecure-ignore-tlog",
+                "--rekor-url",
+                "http://127.0.0.1:9",
                 &image,
             ],
-            &[],
+            &[("SIGSTORE_REKOR_PUBLIC_KEY", s.rekor_pubkey.as_str())],
         )
         .status
         .success()
@@ -267,7 +336,36 @@ fn cosign_verifies_what_hallmark_publishes() {
         "cosign v2 must verify hallmark's legacy .att"
     );
     assert!(!v2("other.pub"), "cosign v2 must refuse another key");
-    eprintln!("stack_publish: legacy .att: cosign v2 verifies it, refuses another key");
+    let uuids = c.rekor_entries(&image);
+    assert_eq!(
+        uuids.len(),
+        1,
+        "rekor-cli search --sha finds hallmark's entry"
+    );
+    let got = run(
+        dir,
+        &s.rekor_cli,
+        &[
+            "get",
+            "--rekor_server",
+            &s.rekor,
+            "--store_tree_state=false",
+            "--uuid",
+            &uuids[0],
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    ok(&got, "rekor-cli get");
+    let entry: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap_or_default();
+    assert!(
+        entry["Body"]["DSSEObj"].is_object(),
+        "a dsse entry: {entry:#}"
+    );
+    eprintln!(
+        "stack_publish: legacy .att: cosign v2 verifies it offline from the Rekor bundle annotation (an unreachable --rekor-url), refuses another key; rekor-cli finds and shows the entry"
+    );
 
     // The TLS + htpasswd registry, with docker credentials and the stack's CA.
     let tls_env = [("SSL_CERT_FILE", s.tls_ca.as_str())];
@@ -367,6 +465,11 @@ fn idempotent_and_concurrent_writers_lose_nothing() {
         (1, 1),
         "the same attestation twice: one .att layer, one fallback entry"
     );
+    assert_eq!(
+        c.rekor_entries(&image).len(),
+        1,
+        "the same attestation twice: one Rekor entry"
+    );
 
     // Four concurrent writers (processes) on one image, each with its own key.
     ok(
@@ -391,7 +494,10 @@ fn idempotent_and_concurrent_writers_lose_nothing() {
                     "slsaprovenance",
                     "--key",
                     "key.key",
-                    "--tlog-upload=false",
+                    "--rekor-url",
+                    &s.rekor,
+                    "--trusted-root",
+                    &s.trusted_root,
                     "--bundle-format",
                     "both",
                 ])
@@ -413,6 +519,11 @@ fn idempotent_and_concurrent_writers_lose_nothing() {
         c.counts(&image),
         (4, 4),
         "four concurrent writers: four .att layers and four fallback entries"
+    );
+    assert_eq!(
+        c.rekor_entries(&image).len(),
+        4,
+        "four concurrent writers: four Rekor entries"
     );
     eprintln!(
         "stack_publish: idempotent (1 layer after 2 publishes); 4 concurrent writers -> 4 layers, 4 referrers"

@@ -14,7 +14,12 @@ use super::registry::RegistryArgs;
 use crate::dsse::IN_TOTO_PAYLOAD_TYPE;
 use crate::oci::{ImageRef, Repository};
 use crate::publish::{Attestation, BundleFormat, Material, OciSink, publish};
+use crate::rekor::upload::{DsseEntryKind, SignerMaterial, legacy_bundle_annotation, upload_dsse};
+use crate::rekor::v2::RekorV2Client;
+use crate::rekor::{self, RekorClient};
 use crate::signing;
+use crate::trust::TrustedRoot;
+use crate::trust::signing_config::SigningConfig;
 use crate::verify::PredicateType;
 
 /// Report format.
@@ -25,6 +30,16 @@ pub enum OutputFormat {
     Text,
     /// `{"decision":"done"|"error","results":[{"sink","subject","ok","message"}]}`.
     Json,
+}
+
+/// Rekor v1 entry types for attestations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EntryKind {
+    /// `dsse` 0.0.1.
+    #[default]
+    Dsse,
+    /// `intoto` 0.0.2.
+    Intoto,
 }
 
 /// Flags of `hallmark attest`.
@@ -49,9 +64,29 @@ pub struct AttestArgs {
     #[arg(long, value_name = "KEY")]
     pub key: String,
 
-    /// Upload to the transparency log. Only `false` is supported until Rekor upload lands.
+    /// Upload to the transparency log (cosign's flag). With `false` the attestation is
+    /// verifiable only with `--insecure-ignore-tlog`.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub tlog_upload: bool,
+
+    /// Rekor v1 to log in. Default: the signing config's log, else
+    /// `https://rekor.sigstore.dev`.
+    #[arg(long, value_name = "URL", conflicts_with = "signing_config")]
+    pub rekor_url: Option<String>,
+
+    /// cosign's `signing_config.json`: the Rekor log (v1, or v2 with the config's
+    /// timestamp authority) is chosen from it as cosign does.
+    #[arg(long, value_name = "FILE")]
+    pub signing_config: Option<PathBuf>,
+
+    /// The trusted root every log entry is checked against before it is recorded.
+    /// Default: the embedded public-good root.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// The Rekor v1 entry type of the attestation: `dsse` (cosign's default) or `intoto`.
+    #[arg(long, value_enum, default_value_t = EntryKind::Dsse, value_name = "KIND")]
+    pub rekor_entry_type: EntryKind,
 
     /// Which layouts to write: `legacy` (`sha256-<hex>.att`, cosign v2 and Chains'
     /// `dsse`), `referrers` (OCI 1.1 referrer with a Sigstore bundle, cosign v3 and
@@ -106,6 +141,90 @@ fn statement(image: &ImageRef, predicate_type: &str, predicate: &[u8]) -> anyhow
     Ok(serde_json::to_vec(&s)?)
 }
 
+/// A transparency-log entry of the attestation, checked against the trusted root.
+struct Logged {
+    entry: crate::bundle::TransparencyLogEntry,
+    annotation: Option<String>,
+    url: String,
+    index: i64,
+}
+
+/// Log the attestation in Rekor v1 (`--rekor-url`, the signing config's v1 log, or the
+/// public-good Rekor) or Rekor v2 (from the signing config), and check the entry.
+async fn log_attestation(
+    args: &AttestArgs,
+    attestation: &Attestation,
+    material: &SignerMaterial,
+) -> anyhow::Result<Logged> {
+    let trust = match &args.trusted_root {
+        Some(p) => TrustedRoot::from_file(p)
+            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+            .with_context(|| format!("reading trusted root {}", p.display()))?,
+        None => TrustedRoot::public_good()?,
+    };
+    let timeout = args
+        .registry
+        .timeout()
+        .max(std::time::Duration::from_secs(20));
+    let (url, version) = match (&args.rekor_url, &args.signing_config) {
+        (Some(u), _) => (u.clone(), 1),
+        (None, Some(path)) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let config = SigningConfig::from_json(&bytes)
+                .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+                .with_context(|| format!("signing config {}", path.display()))?;
+            let logs = config
+                .rekor_logs(&[1, 2], jiff::Timestamp::now())
+                .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+                .with_context(|| format!("signing config {}", path.display()))?;
+            let log = logs
+                .into_iter()
+                .next()
+                .context("the signing config names no Rekor log valid now")?;
+            (log.url, log.major_api_version)
+        }
+        (None, None) => ("https://rekor.sigstore.dev".to_owned(), 1),
+    };
+    let fail =
+        |e: &dyn std::error::Error| anyhow::anyhow!("logging in {url}: {}", super::error_chain(e));
+    if version == 2 {
+        let client = RekorV2Client::new(&url, timeout).map_err(|e| fail(&e))?;
+        let entry = rekor::v2::upload_dsse(&client, &attestation.envelope, material, &trust, None)
+            .await
+            .map_err(|e| fail(&e))?;
+        let index = entry.log_index;
+        return Ok(Logged {
+            entry,
+            annotation: None,
+            url,
+            index,
+        });
+    }
+    let client = RekorClient::new(&url, timeout).map_err(|e| fail(&e))?;
+    let kind = match args.rekor_entry_type {
+        EntryKind::Dsse => DsseEntryKind::Dsse,
+        EntryKind::Intoto => DsseEntryKind::Intoto,
+    };
+    let uploaded = upload_dsse(
+        &client,
+        &attestation.envelope_json(),
+        material,
+        kind,
+        &trust,
+    )
+    .await
+    .map_err(|e| fail(&e))?;
+    let annotation = legacy_bundle_annotation(&uploaded.entry).map_err(|e| fail(&e))?;
+    let index = uploaded.entry.log_index;
+    Ok(Logged {
+        entry: uploaded.entry,
+        annotation: Some(annotation),
+        url,
+        index,
+    })
+}
+
 fn parse_repository(s: &str) -> anyhow::Result<Repository> {
     // Reuse the image reference grammar with a dummy digest.
     let image = ImageRef::parse(&format!("{s}@sha256:{}", "0".repeat(64)))
@@ -119,13 +238,6 @@ fn parse_repository(s: &str) -> anyhow::Result<Repository> {
 ///
 /// Unusable flags or inputs (exit 2); sink failures are reported and give exit 2 too.
 pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
-    if args.tlog_upload {
-        bail!(
-            "uploading to a transparency log from `hallmark attest` is not supported yet: \
-             pass --tlog-upload=false (the attestation is then verifiable only with \
-             --insecure-ignore-tlog)"
-        );
-    }
     let image = ImageRef::parse(&args.image)?;
     let predicate_type = PredicateType::parse(&args.predicate_type)
         .map_err(|e| anyhow::anyhow!("--type: {e}"))?
@@ -145,7 +257,11 @@ pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
         password.as_deref().map(|p| p.as_slice()),
     )?;
     let envelope = signing::sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, &payload)?;
-    let attestation = Attestation {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut attestation = Attestation {
         envelope,
         predicate_type,
         material: Material::Key,
@@ -153,15 +269,18 @@ pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
         rekor_annotation: None,
         timestamps: Vec::new(),
     };
+    if args.tlog_upload {
+        let material = SignerMaterial::Key(signing::Signer::public_key(&signer).clone());
+        let logged = runtime.block_on(log_attestation(args, &attestation, &material))?;
+        attestation.tlog_entries = vec![logged.entry];
+        attestation.rekor_annotation = logged.annotation;
+        eprintln!("logged in {} at index {}", logged.url, logged.index);
+    }
     if let Some(out) = &args.bundle_out {
         std::fs::write(out, attestation.bundle().to_json())
             .with_context(|| format!("writing {}", out.display()))?;
     }
     let client = args.registry.client()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let sink = OciSink {
         format: args.bundle_format,
         repository,
@@ -178,7 +297,7 @@ pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
                                      "message": super::error_chain(e), "transient": e.is_transient()}),
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
                     "decision": if failed { "error" } else { "done" },
@@ -189,7 +308,7 @@ pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
         OutputFormat::Text => {
             for r in &results {
                 match &r.outcome {
-                    Ok(m) => println!("ok {}: {m}", r.sink),
+                    Ok(m) => outln!("ok {}: {m}", r.sink),
                     Err(e) => eprintln!(
                         "hallmark: error: {} {}: {}",
                         r.sink,

@@ -151,7 +151,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
         .block_on(search(&rekor, &query, &trust, &statements, &filter))
         .with_context(|| format!("searching {rekor_url}"))?;
     match args.output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "rekorUrl": rekor_url,
@@ -160,9 +160,14 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
             }))?
         ),
         OutputFormat::Text => {
-            println!(
+            outln!(
                 "{:<10} {:<21} {:<13} {:<34} {:<28} {:<24} UUID",
-                "INDEX", "TIME", "KIND", "PREDICATE TYPE", "RUN", "SIGNER"
+                "INDEX",
+                "TIME",
+                "KIND",
+                "PREDICATE TYPE",
+                "RUN",
+                "SIGNER"
             );
             for h in &hits {
                 let run = match (&h.pipeline, &h.run) {
@@ -170,7 +175,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<Outcome> {
                     (Some(p), None) => p.clone(),
                     _ => "-".to_owned(),
                 };
-                println!(
+                outln!(
                     "{:<10} {:<21} {:<13} {:<34} {:<28} {:<24} {}",
                     h.log_index,
                     h.integrated_time,

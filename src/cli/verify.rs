@@ -345,7 +345,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     report["location"] = json!(l);
                 }
             }
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
         }
         OutputFormat::Text => match &result {
             Ok(p) => {
@@ -357,25 +357,25 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     .location
                     .as_ref()
                     .map_or_else(String::new, |l| format!(" ({l})"));
-                println!("pass: {artifact_label}: {} {what} verified{at}", p.kind);
+                outln!("pass: {artifact_label}: {} {what} verified{at}", p.kind);
                 for line in p.describe() {
-                    println!("  {line}");
+                    outln!("  {line}");
                 }
                 if p.attestations.len() > 1 {
-                    println!("  {} attestations found:", p.attestations.len());
+                    outln!("  {} attestations found:", p.attestations.len());
                     for a in &p.attestations {
-                        println!("    {}", a.line());
+                        outln!("    {}", a.line());
                     }
                 }
             }
-            Err(Failure::Deny(e)) => println!("deny: {artifact_label}: {}", super::error_chain(e)),
+            Err(Failure::Deny(e)) => outln!("deny: {artifact_label}: {}", super::error_chain(e)),
             Err(Failure::DenyImage {
                 message,
                 attestations,
             }) => {
-                println!("deny: {artifact_label}: {message}");
+                outln!("deny: {artifact_label}: {message}");
                 for a in attestations {
-                    println!("  {}", a.line());
+                    outln!("  {}", a.line());
                 }
             }
             Err(Failure::Error { message, .. }) => eprintln!("hallmark: error: {message}"),

@@ -164,10 +164,22 @@ pub fn legacy_manifest(layers: &[Descriptor]) -> (Vec<u8>, Vec<u8>) {
     (serde_json::to_vec(&manifest).unwrap_or_default(), config)
 }
 
+/// hallmark's annotation on its referrers: the SHA-256 of what was signed and logged (the
+/// DSSE envelope), so re-publishing the same attestation, whose bundle may carry a newer
+/// inclusion proof, is recognised and skipped.
+pub const ANNOTATION_SIGNED_CONTENT: &str = "dev.hallmark.signed-content.sha256";
+
 /// The annotations of a Sigstore bundle referrer (and of its fallback index entry).
+/// `signed_content` is the hex SHA-256 of the signed envelope (hallmark's own annotation).
 #[must_use]
-pub fn referrer_annotations(predicate_type: Option<&str>) -> BTreeMap<String, String> {
+pub fn referrer_annotations(
+    predicate_type: Option<&str>,
+    signed_content: Option<&str>,
+) -> BTreeMap<String, String> {
     let mut a = BTreeMap::new();
+    if let Some(h) = signed_content {
+        a.insert(ANNOTATION_SIGNED_CONTENT.to_owned(), h.to_owned());
+    }
     match predicate_type {
         Some(p) => {
             a.insert(
@@ -282,7 +294,7 @@ mod tests {
             b"{\"mediaType\":\"x\"}",
             BTreeMap::new(),
         );
-        let ann = referrer_annotations(Some("https://slsa.dev/provenance/v0.2"));
+        let ann = referrer_annotations(Some("https://slsa.dev/provenance/v0.2"), Some("ab"));
         let bytes = referrer_manifest(&subject, &bundle, &ann);
         // Deterministic: the same bundle gives the same manifest.
         assert_eq!(bytes, referrer_manifest(&subject, &bundle, &ann));

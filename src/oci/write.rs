@@ -185,11 +185,37 @@ pub async fn push_referrer<P: Pusher>(
     subject: &Descriptor,
     bundle_json: &[u8],
     predicate_type: Option<&str>,
+    signed_content: &Digest,
 ) -> Result<ReferrerWrite, OciError> {
-    let annotations = layout::referrer_annotations(predicate_type);
+    let annotations = layout::referrer_annotations(predicate_type, Some(signed_content.hex()));
     let bundle = layout::descriptor(SIGSTORE_BUNDLE_V03, bundle_json, BTreeMap::new());
     let manifest = layout::referrer_manifest(subject, &bundle, &annotations);
     let digest = Digest::of(&manifest);
+    // The same signed content already referred (maybe with an older inclusion proof).
+    let listed = match p.referrers(repo, &image.digest).await? {
+        Some(bytes) => {
+            Some(ImageIndex::from_json(&format!("referrers of {image}"), &bytes)?.manifests)
+        }
+        None => match p
+            .manifest(repo, &referrers_fallback_tag(&image.digest))
+            .await?
+        {
+            Some(f) => Some(ImageIndex::from_json("referrers fallback tag", &f.bytes)?.manifests),
+            None => None,
+        },
+    };
+    if let Some(existing) = listed.iter().flatten().find(|d| {
+        d.annotations
+            .get(layout::ANNOTATION_SIGNED_CONTENT)
+            .map(String::as_str)
+            == Some(signed_content.hex())
+    }) {
+        return Ok(ReferrerWrite {
+            manifest: existing.sha256()?,
+            fallback_tag: false,
+            added: false,
+        });
+    }
     let already = p.manifest(repo, digest.as_str()).await?.is_some();
     if !already {
         p.push_blob(repo, EMPTY_CONFIG).await?;

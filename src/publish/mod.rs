@@ -203,6 +203,7 @@ pub async fn publish<P: Pusher>(
                     &subject,
                     &bundle,
                     Some(&attestation.predicate_type),
+                    &crate::oci::Digest::of(&envelope),
                 )
                 .await
             }
