@@ -8,9 +8,11 @@
 //!   hallmark's own records).
 //! - Rekor v2 (`hashedrekord` 0.0.2 over the PAE digest) with an RFC 3161 timestamp from
 //!   the stack's TSA.
+//! - Keyless: a Fulcio certificate (the stack's OIDC issuer) as the verifier, on Rekor v1
+//!   (`dsse`) and on Rekor v2 with a TSA timestamp.
 //! - Every bundle built from an uploaded entry verifies with `hallmark verify --bundle`
 //!   and with cosign v3 (`verify-blob-attestation` / `verify-blob`, the stack's trusted
-//!   root), and both refuse it with another key.
+//!   root), and both refuse it with another key or identity.
 //!
 //! Needs the stack (`eval "$(tests/stack/env)"`). Without it the test says so and returns,
 //! unless `HALLMARK_REQUIRE_STACK=1` (set by `tests/run stack`), where it fails.
@@ -139,35 +141,39 @@ fn short(uuid: &str) -> &str {
     &uuid[uuid.len().saturating_sub(64)..]
 }
 
+/// `--key FILE`.
+fn key_args(key: &Path) -> Vec<String> {
+    vec!["--key".into(), key.to_string_lossy().into_owned()]
+}
+
+/// `--certificate-identity SAN --certificate-oidc-issuer ISSUER`.
+fn identity_args(san: &str, issuer: &str) -> Vec<String> {
+    vec![
+        "--certificate-identity".into(),
+        san.into(),
+        "--certificate-oidc-issuer".into(),
+        issuer.into(),
+    ]
+}
+
 /// `hallmark verify --bundle` exit code.
 fn hallmark_verify(
     dir: &Path,
     s: &Stack,
     bundle: &Path,
-    key: &Path,
+    signer: &[String],
     artifact: &Path,
     attestation: bool,
 ) -> i32 {
-    let (b, k, a) = (
-        bundle.to_string_lossy(),
-        key.to_string_lossy(),
-        artifact.to_string_lossy(),
-    );
-    let mut args = vec![
-        "verify",
-        "--bundle",
-        &b,
-        "--key",
-        &k,
-        "--trusted-root",
-        &s.trusted_root,
-    ];
+    let (b, a) = (bundle.to_string_lossy(), artifact.to_string_lossy());
+    let mut args = vec!["verify", "--bundle", &b, "--trusted-root", &s.trusted_root];
+    args.extend(signer.iter().map(String::as_str));
     if attestation {
         args.extend_from_slice(&["--type", "custom"]);
     }
     args.push(&a);
     let out = run(dir, env!("CARGO_BIN_EXE_hallmark"), &args);
-    eprintln!("hallmark verify --bundle {b} --key {k}: {}", show(&out));
+    eprintln!("hallmark verify --bundle {b} {signer:?}: {}", show(&out));
     out.status.code().unwrap_or(-1)
 }
 
@@ -176,64 +182,53 @@ fn cosign_verify(
     dir: &Path,
     s: &Stack,
     bundle: &Path,
-    key: &Path,
+    signer: &[String],
     artifact: &Path,
     attestation: bool,
 ) -> bool {
-    let (b, k, a) = (
-        bundle.to_string_lossy(),
-        key.to_string_lossy(),
-        artifact.to_string_lossy(),
-    );
-    let mut args = vec![
-        if attestation {
-            "verify-blob-attestation"
-        } else {
-            "verify-blob"
-        },
-        "--bundle",
-        &b,
-        "--key",
-        &k,
-        "--trusted-root",
-        &s.trusted_root,
-    ];
+    let (b, a) = (bundle.to_string_lossy(), artifact.to_string_lossy());
+    let command = if attestation {
+        "verify-blob-attestation"
+    } else {
+        "verify-blob"
+    };
+    let mut args = vec![command, "--bundle", &b, "--trusted-root", &s.trusted_root];
+    args.extend(signer.iter().map(String::as_str));
     if attestation {
         args.extend_from_slice(&["--type", "custom"]);
     }
     args.push(&a);
     let out = run(dir, &s.cosign, &args);
-    eprintln!("cosign {} --key {k}: {}", args[0], show(&out));
+    eprintln!("cosign {command} {signer:?}: {}", show(&out));
     out.status.success()
 }
 
-/// Both verifiers accept `bundle` with `key` and refuse it with `wrong`.
+/// Both verifiers accept `bundle` with the `right` signer and refuse it with `wrong`.
 fn both_verify(
     dir: &Path,
     s: &Stack,
     bundle: &Path,
-    key: &Path,
-    wrong: &Path,
+    (right, wrong): (&[String], &[String]),
     artifact: &Path,
     attestation: bool,
 ) {
     assert_eq!(
-        hallmark_verify(dir, s, bundle, key, artifact, attestation),
+        hallmark_verify(dir, s, bundle, right, artifact, attestation),
         0,
-        "hallmark verify with the right key"
+        "hallmark verify with the right signer"
     );
     assert!(
-        cosign_verify(dir, s, bundle, key, artifact, attestation),
-        "cosign with the right key"
+        cosign_verify(dir, s, bundle, right, artifact, attestation),
+        "cosign with the right signer"
     );
     assert_eq!(
         hallmark_verify(dir, s, bundle, wrong, artifact, attestation),
         1,
-        "hallmark verify with another key"
+        "hallmark verify with another signer"
     );
     assert!(
         !cosign_verify(dir, s, bundle, wrong, artifact, attestation),
-        "cosign with another key"
+        "cosign with another signer"
     );
 }
 
@@ -339,7 +334,14 @@ fn rekor_v1_uploads_are_found_verified_and_idempotent() {
         let bundle = upload::dsse_bundle(&env, &material, vec![first.entry.clone()], vec![]);
         let path = dir.join(format!("{name}.sigstore.json"));
         std::fs::write(&path, bundle.to_json()).unwrap_or_else(|e| panic!("{e}"));
-        both_verify(dir, &s, &path, &k.key, &k.wrong, &art, true);
+        both_verify(
+            dir,
+            &s,
+            &path,
+            (&key_args(&k.key), &key_args(&k.wrong)),
+            &art,
+            true,
+        );
 
         // The legacy annotation reads back as the same entry (without the proof).
         let annotation =
@@ -371,7 +373,14 @@ fn rekor_v1_uploads_are_found_verified_and_idempotent() {
     let bundle = upload::message_bundle(&sha, &sig, &material, vec![first.entry], vec![]);
     let path = dir.join("blob.sigstore.json");
     std::fs::write(&path, bundle.to_json()).unwrap_or_else(|e| panic!("{e}"));
-    both_verify(dir, &s, &path, &k.key, &k.wrong, &art, false);
+    both_verify(
+        dir,
+        &s,
+        &path,
+        (&key_args(&k.key), &key_args(&k.wrong)),
+        &art,
+        false,
+    );
 
     // An envelope the key did not sign is refused before anything is sent.
     let (_, _, statement) = artifact(dir, "foreign");
@@ -483,7 +492,14 @@ fn rekor_v2_upload_with_a_timestamp_verifies() {
     let bundle = upload::dsse_bundle(&env, &material, vec![entry], vec![ts]);
     let path = dir.join("v2.sigstore.json");
     std::fs::write(&path, bundle.to_json()).unwrap_or_else(|e| panic!("{e}"));
-    both_verify(dir, &s, &path, &k.key, &k.wrong, &art, true);
+    both_verify(
+        dir,
+        &s,
+        &path,
+        (&key_args(&k.key), &key_args(&k.wrong)),
+        &art,
+        true,
+    );
 
     // Without the timestamp there is no verified time for a Rekor v2 entry.
     let mut bare = bundle.clone();
@@ -492,5 +508,124 @@ fn rekor_v2_upload_with_a_timestamp_verifies() {
     }
     let path = dir.join("v2-no-tsa.sigstore.json");
     std::fs::write(&path, bare.to_json()).unwrap_or_else(|e| panic!("{e}"));
-    assert_ne!(hallmark_verify(dir, &s, &path, &k.key, &art, true), 0);
+    assert_ne!(
+        hallmark_verify(dir, &s, &path, &key_args(&k.key), &art, true),
+        0
+    );
+}
+
+#[test]
+fn keyless_uploads_to_rekor_v1_and_v2_verify() {
+    use hallmark::signing::fulcio::{KeylessOptions, KeylessSigner};
+    use hallmark::signing::token::{Secret, TokenSource};
+    let Some(s) = stack() else { return };
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let (Some(fulcio), Some(issuer), Some(mint)) = (
+        var("HALLMARK_STACK_FULCIO_URL"),
+        var("HALLMARK_STACK_OIDC_ISSUER"),
+        var("HALLMARK_STACK_MINT_TOKEN"),
+    ) else {
+        assert!(
+            std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "HALLMARK_REQUIRE_STACK=1 but Fulcio/OIDC are not in the stack's env"
+        );
+        eprintln!("stack_rekor: keyless skipped, no Fulcio/OIDC issuer in the stack");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    let trust =
+        TrustedRoot::from_file(Path::new(&s.trusted_root)).unwrap_or_else(|e| panic!("{e}"));
+    let rt = runtime();
+    // Rekor's search index lowercases SANs: keep the identity lowercase.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let san = format!("stack-rekor-{nanos}@hallmark.test");
+    let out = run(dir, &mint, &[&san]);
+    ok(&out, "minting a token");
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let signer = KeylessSigner::new(
+        KeylessOptions::new(fulcio, TokenSource::Static(Secret::new(token))),
+        trust.clone(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let right = identity_args(&san, &issuer);
+    let wrong = identity_args("someone-else@hallmark.test", &issuer);
+
+    // Rekor v1, dsse 0.0.1 with the Fulcio certificate as verifier.
+    let (art, _, statement) = artifact(dir, "keyless-v1");
+    let signed = rt
+        .block_on(hallmark::signing::sign_envelope_async(
+            &signer,
+            IN_TOTO_PAYLOAD_TYPE,
+            &statement,
+        ))
+        .unwrap_or_else(|e| panic!("keyless signing: {e:?}"));
+    let leaf = signed
+        .certificate_chain
+        .as_ref()
+        .and_then(|c| c.first())
+        .cloned()
+        .unwrap_or_else(|| panic!("no certificate"));
+    let material = SignerMaterial::certificate(&leaf).unwrap_or_else(|e| panic!("{e}"));
+    let client =
+        RekorClient::new(&s.rekor, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+    let up = rt
+        .block_on(upload::upload_dsse(
+            &client,
+            &signed.envelope.to_json(),
+            &material,
+            DsseEntryKind::Dsse,
+            &trust,
+        ))
+        .unwrap_or_else(|e| panic!("keyless Rekor v1 upload: {e:?}"));
+    let bundle = upload::dsse_bundle(&signed.envelope, &material, vec![up.entry], vec![]);
+    let path = dir.join("keyless-v1.sigstore.json");
+    std::fs::write(&path, bundle.to_json()).unwrap_or_else(|e| panic!("{e}"));
+    both_verify(dir, &s, &path, (&right, &wrong), &art, true);
+
+    // Rekor v2 with a TSA timestamp (the only verified time of a keyless v2 entry).
+    let (art, _, statement) = artifact(dir, "keyless-v2");
+    let signed = rt
+        .block_on(hallmark::signing::sign_envelope_async(
+            &signer,
+            IN_TOTO_PAYLOAD_TYPE,
+            &statement,
+        ))
+        .unwrap_or_else(|e| panic!("keyless signing: {e:?}"));
+    let sig = signed.envelope.signatures[0].sig.clone();
+    let cas = hallmark::signing::tsa::authorities(&trust.timestamp_authorities)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tsa = hallmark::signing::tsa::TsaClient::new(&s.tsa, cas.clone(), Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ts = rt
+        .block_on(tsa.timestamp(&sig))
+        .unwrap_or_else(|e| panic!("TSA: {e:?}"));
+    let gen_time = hallmark::x509::verify_timestamp(&ts, &sig, &cas)
+        .map(|v| jiff::Timestamp::try_from(v.gen_time).unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let leaf = signed
+        .certificate_chain
+        .as_ref()
+        .and_then(|c| c.first())
+        .cloned()
+        .unwrap_or_else(|| panic!("no certificate"));
+    let material = SignerMaterial::certificate(&leaf).unwrap_or_else(|e| panic!("{e}"));
+    let v2client = v2::RekorV2Client::new(&s.rekor_v2, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let entry = rt
+        .block_on(v2::upload_dsse(
+            &v2client,
+            &signed.envelope,
+            &material,
+            &trust,
+            Some(gen_time),
+        ))
+        .unwrap_or_else(|e| panic!("keyless Rekor v2 upload: {e:?}"));
+    let bundle = upload::dsse_bundle(&signed.envelope, &material, vec![entry], vec![ts]);
+    let path = dir.join("keyless-v2.sigstore.json");
+    std::fs::write(&path, bundle.to_json()).unwrap_or_else(|e| panic!("{e}"));
+    both_verify(dir, &s, &path, (&right, &wrong), &art, true);
 }
