@@ -38,7 +38,7 @@ fn fulcio_turn() -> std::sync::MutexGuard<'static, ()> {
 
 struct Stack {
     dir: String,
-    _fulcio: String,
+    fulcio_url: String,
     trusted_root: String,
     signing_config: String,
     mint_token: String,
@@ -60,7 +60,7 @@ fn stack(test: &str) -> Option<Stack> {
     let s = (|| {
         Some(Stack {
             dir: var("HALLMARK_STACK_DIR")?,
-            _fulcio: var("HALLMARK_STACK_FULCIO_URL")?,
+            fulcio_url: var("HALLMARK_STACK_FULCIO_URL")?,
             trusted_root: var("HALLMARK_STACK_TRUSTED_ROOT")?,
             signing_config: var("HALLMARK_STACK_SIGNING_CONFIG")?,
             mint_token: var("HALLMARK_STACK_MINT_TOKEN")?,
@@ -690,6 +690,172 @@ fn keyless_with_static_issuer_and_service_account_tokens() {
         .status
         .success()
     );
+
+    // The same identity, with hallmark minting the token itself (TokenRequest through
+    // the kubeconfig's credentials: --service-account NS/NAME).
+    let bundle = dir.join("tokenrequest.sigstore.json");
+    let sa = format!("{}/hallmark-signer", ns.name);
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "sign",
+                &run_arg,
+                "--keyless",
+                "--service-account",
+                &sa,
+                "--signing-config",
+                &s.signing_config,
+                "--trusted-root",
+                &s.trusted_root,
+                "-o",
+                &dir.join("tokenrequest.json").to_string_lossy(),
+                "--bundle-out",
+                &bundle.to_string_lossy(),
+            ],
+            &[],
+            &[],
+        ),
+        "hallmark sign --keyless --service-account",
+    );
+    let (san, issuer, sct) = leaf_facts(&bundle);
+    assert_eq!(
+        (san.as_str(), issuer.as_str(), sct),
+        (ident.as_str(), s.k8s_issuer.as_str(), true)
+    );
+    ok(
+        &verify_bundle(dir, &s, &bundle, &digest, &ident, &s.k8s_issuer),
+        "hallmark verify --bundle (TokenRequest)",
+    );
+}
+
+#[test]
+fn k8s_secret_key_reference() {
+    let Some(s) = stack("k8s_secret_key_reference") else {
+        return;
+    };
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let run_path = run_file(dir, "k8s-key-build");
+    let run_arg = run_path.to_string_lossy().into_owned();
+    let ns = Namespace::new(&s, dir, "k8skey");
+    let prefix = dir.join("k8s");
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "generate-key-pair",
+                "--output-key-prefix",
+                &prefix.to_string_lossy(),
+            ],
+            &[("COSIGN_PASSWORD", "secret-pw")],
+            &[],
+        ),
+        "generate-key-pair",
+    );
+    ok(
+        &run(
+            dir,
+            &s.kubectl,
+            &[
+                "-n",
+                &ns.name,
+                "create",
+                "secret",
+                "generic",
+                "signing-secrets",
+                &format!("--from-file=cosign.key={}", dir.join("k8s.key").display()),
+                "--from-literal=cosign.password=secret-pw",
+            ],
+            &[],
+            &[],
+        ),
+        "kubectl create secret",
+    );
+    let envelope = dir.join("k8s.json");
+    let reference = format!("k8s://{}/signing-secrets", ns.name);
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "sign",
+                &run_arg,
+                "--key",
+                &reference,
+                "-o",
+                &envelope.to_string_lossy(),
+            ],
+            &[],
+            &["COSIGN_PASSWORD"],
+        ),
+        "hallmark sign --key k8s://",
+    );
+    ok(
+        &verify_envelope(dir, &envelope, &dir.join("k8s.pub")),
+        "hallmark verify (k8s:// key)",
+    );
+    let missing = dir.join("missing.json");
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--key",
+            &format!("k8s://{}/nope", ns.name),
+            "-o",
+            &missing.to_string_lossy(),
+        ],
+        &[],
+        &[],
+    );
+    fails_cleanly(&out, "not found", "secret-pw", &missing);
+}
+
+#[test]
+fn keyless_certificate_is_reused_then_refreshed() {
+    use hallmark::signing::AsyncSigner as _;
+    use hallmark::signing::fulcio::{KeylessOptions, KeylessSigner};
+    use hallmark::signing::token::TokenSource;
+
+    let Some(s) = stack("keyless_certificate_is_reused_then_refreshed") else {
+        return;
+    };
+    let _turn = fulcio_turn();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let out = run(dir, &s.mint_token, &["refresh@hallmark.test"], &[], &[]);
+    ok(&out, "MINT_TOKEN");
+    let token = dir.join("token");
+    std::fs::write(&token, stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
+    let trust = hallmark::trust::TrustedRoot::from_file(Path::new(&s.trusted_root))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sign3 = |margin: std::time::Duration| {
+        let mut o = KeylessOptions::new(s.fulcio_url.clone(), TokenSource::File(token.clone()));
+        o.refresh_margin = margin;
+        let signer = KeylessSigner::new(o, trust.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let mut leaves = Vec::new();
+        for msg in [&b"one"[..], b"two", b"three"] {
+            let out = rt
+                .block_on(signer.sign(msg))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(out.public_key.verify(msg, &out.signature).is_ok());
+            let chain = out.certificate_chain.unwrap_or_else(|| panic!("no chain"));
+            leaves.push(chain[0].clone());
+        }
+        (signer.certificate_requests(), leaves)
+    };
+    // Fulcio certificates live 10 minutes: the default margin (2 min) reuses one...
+    let (requests, leaves) = sign3(std::time::Duration::from_secs(120));
+    assert_eq!(requests, 1);
+    assert!(leaves.iter().all(|l| l == &leaves[0]));
+    // ...and a margin longer than the lifetime refreshes before every signature.
+    let (requests, leaves) = sign3(std::time::Duration::from_secs(11 * 60));
+    assert_eq!(requests, 3);
+    assert!(leaves[0] != leaves[1] && leaves[1] != leaves[2]);
 }
 
 /// Fulcio's `fulcio_new_certs` counter, from its metrics port (named on its command

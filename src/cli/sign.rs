@@ -27,7 +27,7 @@ use crate::provenance::{self, Format};
 use crate::signing::fulcio::{self, KeylessOptions, KeylessSigner};
 use crate::signing::token::{Secret, TokenSource};
 use crate::signing::tsa::{self, TsaClient};
-use crate::signing::{self, kms};
+use crate::signing::{self, kms, kube};
 use crate::tekton::{self, Run, RunKind, TaskRun};
 use crate::trust::TrustedRoot;
 
@@ -58,9 +58,11 @@ pub struct SignArgs {
     pub config: Option<PathBuf>,
 
     /// The signing key: a cosign-encrypted private key (password from `COSIGN_PASSWORD`),
-    /// a PKCS#8/SEC1 PEM private key, or `hashivault://KEY` (Vault/OpenBao transit;
-    /// `VAULT_ADDR`/`VAULT_TOKEN` or the configuration's `signers.kms.auth.*`).
-    /// `awskms://`, `gcpkms://`, `azurekms://` and `k8s://` are not supported yet.
+    /// a PKCS#8/SEC1 PEM private key, `hashivault://KEY` (Vault/OpenBao transit;
+    /// `VAULT_ADDR`/`VAULT_TOKEN` or the configuration's `signers.kms.auth.*`), or
+    /// `k8s://NAMESPACE/SECRET` (its `cosign.key` + `cosign.password`, else `x509.pem`;
+    /// credentials from `KUBECONFIG`). `awskms://`, `gcpkms://`, `azurekms://` are not
+    /// supported yet.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 
@@ -77,6 +79,12 @@ pub struct SignArgs {
     /// e.g. a projected service-account token).
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub identity_token_file: Option<PathBuf>,
+
+    /// Keyless: mint the identity token for this ServiceAccount (`NAMESPACE/NAME`) through
+    /// the Kubernetes API's TokenRequest, at audience `sigstore`, whenever a certificate is
+    /// requested. Credentials: `KUBECONFIG`, `~/.kube/config`, or the pod's service account.
+    #[arg(long, value_name = "NS/NAME", conflicts_with_all = ["key", "identity_token", "identity_token_file"])]
+    pub service_account: Option<String>,
 
     /// Fulcio's URL (default: the signing config's, else `signers.x509.fulcio.address`).
     #[arg(long, value_name = "URL", conflicts_with_all = ["key", "signing_config"])]
@@ -431,6 +439,7 @@ enum Choice {
 
 fn choose(args: &SignArgs, config: &Config) -> anyhow::Result<Choice> {
     let keyless_flags = args.identity_token.is_some()
+        || args.service_account.is_some()
         || args.identity_token_file.is_some()
         || args.fulcio_url.is_some()
         || args.trusted_root.is_some()
@@ -451,8 +460,9 @@ fn choose(args: &SignArgs, config: &Config) -> anyhow::Result<Choice> {
     }
     if keyless_flags {
         bail!(
-            "--identity-token, --identity-token-file, --fulcio-url, --trusted-root, \
-             --signing-config, --timestamp-server-url and --insecure-ignore-sct need --keyless"
+            "--identity-token, --identity-token-file, --service-account, --fulcio-url, \
+             --trusted-root, --signing-config, --timestamp-server-url and \
+             --insecure-ignore-sct need --keyless"
         );
     }
     if uses_kms {
@@ -474,10 +484,24 @@ async fn build_signer(args: &SignArgs, config: &Config) -> anyhow::Result<BuiltS
     match choose(args, config)? {
         Choice::Key(reference) => {
             if reference.starts_with("k8s://") {
-                bail!(
-                    "k8s:// key references are not supported yet: export the Secret's \
-                     cosign.key and pass the file (COSIGN_PASSWORD from cosign.password)"
-                );
+                let err = |e: &dyn std::error::Error| anyhow::anyhow!(super::error_chain(e));
+                let client = kube::KubeClient::from_env(None).map_err(|e| err(&e))?;
+                let secret = kube::read_cosign_secret(&client, &reference)
+                    .await
+                    .map_err(|e| err(&e))
+                    .with_context(|| format!("reading key {reference}"))?;
+                let env_password = signing::password_from_env()?;
+                let password = secret.password.as_ref().or(env_password.as_ref());
+                let signer =
+                    signing::LocalSigner::from_pem(&secret.key, password.map(|p| p.as_slice()))
+                        .map_err(|e| err(&e))
+                        .with_context(|| format!("loading signing key {reference}"))?;
+                return Ok(BuiltSigner {
+                    signer: Arc::new(signer),
+                    what: reference,
+                    keyless: None,
+                    tsa: None,
+                });
             }
             if kms::KmsRef::is_kms(&reference) {
                 let signer = kms::connect(&reference, &config.kms)
@@ -581,6 +605,21 @@ fn keyless_signer(args: &SignArgs, config: &Config) -> anyhow::Result<KeylessSig
         TokenSource::Static(Secret::new(t.trim()))
     } else if let Some(f) = &args.identity_token_file {
         TokenSource::File(f.clone())
+    } else if let Some(sa) = &args.service_account {
+        let Some((namespace, name)) = sa
+            .split_once('/')
+            .filter(|(n, a)| !n.is_empty() && !a.is_empty() && !a.contains('/'))
+        else {
+            bail!("--service-account {sa:?}: expected NAMESPACE/NAME");
+        };
+        let client = kube::KubeClient::from_env(None)
+            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+        TokenSource::TokenRequest(Box::new(kube::TokenRequestSource {
+            client,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            audience: "sigstore".to_owned(),
+        }))
     } else if let Some(f) = x.identity_token_file.as_deref().filter(|f| !f.is_empty()) {
         TokenSource::File(PathBuf::from(f))
     } else if std::env::var("SIGSTORE_ID_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {

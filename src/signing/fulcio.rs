@@ -487,7 +487,7 @@ impl KeylessSigner {
     }
 
     async fn request(&self, now: SystemTime) -> Result<Issued, FulcioError> {
-        let token = self.options.tokens.token()?;
+        let token = self.options.tokens.token().await?;
         token.check_fresh(now)?;
         let challenge = token.challenge()?;
         let key = LocalSigner::generate_p256()

@@ -34,6 +34,7 @@ mod cosign;
 pub mod fulcio;
 mod keys;
 pub mod kms;
+pub mod kube;
 pub mod token;
 pub mod tsa;
 

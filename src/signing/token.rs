@@ -10,7 +10,9 @@
 //! - a file (`--identity-token-file`, Chains' `signers.x509.identity.token.file`, e.g. a
 //!   projected service-account token at audience `sigstore`), re-read at every request so
 //!   that a rotated token is picked up;
-//! - an environment variable, read at every request.
+//! - an environment variable, read at every request;
+//! - TokenRequest: a ServiceAccount's token minted through the Kubernetes API
+//!   ([`super::kube`]) at every request (`--service-account NS/NAME`).
 //!
 //! Tokens are secrets: [`Secret`] never prints its value, and no error of this module
 //! carries a token.
@@ -81,6 +83,9 @@ pub enum TokenError {
     /// The environment variable is unset or empty.
     #[error("the environment variable {0} holds no identity token")]
     Env(String),
+    /// A service-account token could not be minted (TokenRequest).
+    #[error("cannot get a service-account token from the Kubernetes API")]
+    Kube(#[source] super::kube::KubeError),
 }
 
 impl TokenError {
@@ -233,6 +238,9 @@ pub enum TokenSource {
     File(PathBuf),
     /// An environment variable, read at every request.
     Env(String),
+    /// A ServiceAccount's token from the Kubernetes API (TokenRequest), minted at every
+    /// request.
+    TokenRequest(Box<super::kube::TokenRequestSource>),
 }
 
 impl TokenSource {
@@ -241,8 +249,9 @@ impl TokenSource {
     /// # Errors
     ///
     /// [`TokenError`] when the source is empty or unreadable, or the token malformed.
-    pub fn token(&self) -> Result<IdentityToken, TokenError> {
+    pub async fn token(&self) -> Result<IdentityToken, TokenError> {
         match self {
+            Self::TokenRequest(src) => src.token().await.map_err(TokenError::Kube),
             Self::Static(s) => IdentityToken::parse(s.expose()),
             Self::File(path) => {
                 let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
@@ -330,18 +339,23 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("token");
         let src = TokenSource::File(path.clone());
-        assert!(matches!(src.token(), Err(TokenError::Read { .. })));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sub = |src: &TokenSource| {
+            rt.block_on(src.token())
+                .map(|t| t.claims().sub.clone())
+                .ok()
+        };
+        assert!(matches!(
+            rt.block_on(src.token()),
+            Err(TokenError::Read { .. })
+        ));
         std::fs::write(&path, jwt(&serde_json::json!({"sub": "one"})))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            src.token().map(|t| t.claims().sub.clone()).ok().as_deref(),
-            Some("one")
-        );
+        assert_eq!(sub(&src).as_deref(), Some("one"));
         std::fs::write(&path, jwt(&serde_json::json!({"sub": "two"})))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            src.token().map(|t| t.claims().sub.clone()).ok().as_deref(),
-            Some("two")
-        );
+        assert_eq!(sub(&src).as_deref(), Some("two"));
     }
 }

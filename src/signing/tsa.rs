@@ -183,8 +183,8 @@ mod tests {
     #[test]
     fn request_is_der() {
         let req = timestamp_request(&[7; 32], [0, 1, 2, 3, 4, 5, 6, 7]);
-        assert_eq!(req.len(), 2 + 0x43);
-        assert_eq!(&req[..2], &[0x30, 0x43]);
+        assert_eq!(req.len(), 2 + 0x41);
+        assert_eq!(&req[..2], &[0x30, 0x41]);
         // The nonce is a positive minimal INTEGER.
         let n = req.len() - 3 - 8;
         assert_eq!(req[n], 0x01);

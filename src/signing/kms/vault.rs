@@ -316,7 +316,7 @@ async fn login(http: &reqwest::Client, base: &str, auth: &VaultAuth) -> Result<S
             Ok(Secret::new(t))
         }
         VaultAuth::Jwt { mount, role, jwt } => {
-            let token = jwt.token()?;
+            let token = jwt.token().await?;
             let url = format!("{base}/v1/auth/{mount}/login");
             let body = serde_json::json!({"role": role, "jwt": token.secret().expose()});
             let what = format!("Vault JWT login (auth/{mount}, role {role})");
