@@ -57,6 +57,32 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// The signer.
+    #[command(flatten)]
+    pub signer: SignerFlags,
+
+    /// Also write a Sigstore bundle v0.3 per run (envelope + certificate for keyless, or
+    /// a public-key hint; no transparency log entry): a file (one run only) or an
+    /// existing directory (`<kind>-<namespace>-<name>.sigstore.json`).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub bundle_out: Option<PathBuf>,
+
+    /// Print the bare in-toto statement instead of a signed envelope.
+    #[arg(long, conflicts_with_all = ["key", "keyless", "bundle_out"])]
+    pub statement_only: bool,
+
+    /// Where to write: a file (one run only), or an existing directory (one file per
+    /// run, named `<kind>-<namespace>-<name>.intoto.json`). Default: standard output,
+    /// one JSON document per line.
+    #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
+    pub output: Option<PathBuf>,
+}
+
+/// The signer flags of `hallmark sign`, reusable by other commands that sign
+/// (`#[command(flatten)]`): a key reference, or keyless with its token source, Fulcio and
+/// trust material. [`SignerFlags::build`] makes the signer.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SignerFlags {
     /// The signing key: a cosign-encrypted private key (password from `COSIGN_PASSWORD`),
     /// a PKCS#8/SEC1 PEM private key, `hashivault://KEY` (Vault/OpenBao transit;
     /// `VAULT_ADDR`/`VAULT_TOKEN` or the configuration's `signers.kms.auth.*`), or
@@ -99,36 +125,15 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "key")]
     pub signing_config: Option<PathBuf>,
 
-    /// Keyless, with `--bundle-out`: an RFC 3161 timestamp authority whose timestamp over
+    /// Keyless, when a bundle is written: an RFC 3161 timestamp authority whose timestamp over
     /// each signature goes into the bundle (default: the signing config's `tsaUrls`, if
     /// any). The timestamp must verify against the trusted root's timestamp authorities.
-    #[arg(
-        long,
-        value_name = "URL",
-        conflicts_with = "key",
-        requires = "bundle_out"
-    )]
+    #[arg(long, value_name = "URL", conflicts_with = "key")]
     pub timestamp_server_url: Option<String>,
 
     /// Keyless: accept a Fulcio certificate without a verifiable embedded SCT.
     #[arg(long, conflicts_with = "key")]
     pub insecure_ignore_sct: bool,
-
-    /// Also write a Sigstore bundle v0.3 per run (envelope + certificate for keyless, or
-    /// a public-key hint; no transparency log entry): a file (one run only) or an
-    /// existing directory (`<kind>-<namespace>-<name>.sigstore.json`).
-    #[arg(long, value_name = "FILE|DIR")]
-    pub bundle_out: Option<PathBuf>,
-
-    /// Print the bare in-toto statement instead of a signed envelope.
-    #[arg(long, conflicts_with_all = ["key", "keyless", "bundle_out"])]
-    pub statement_only: bool,
-
-    /// Where to write: a file (one run only), or an existing directory (one file per
-    /// run, named `<kind>-<namespace>-<name>.intoto.json`). Default: standard output,
-    /// one JSON document per line.
-    #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
-    pub output: Option<PathBuf>,
 }
 
 /// A run found in the inputs, with the file it came from.
@@ -272,7 +277,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
     let signer = if args.statement_only {
         None
     } else {
-        Some(runtime.block_on(build_signer(args, &config))?)
+        Some(runtime.block_on(args.signer.build(&config, args.bundle_out.is_some()))?)
     };
 
     let given: BTreeSet<PathBuf> = args.runs.iter().cloned().collect();
@@ -424,11 +429,15 @@ fn bundle_name(run: &Run) -> String {
 }
 
 /// The signer of one invocation, and how to name it in errors.
-struct BuiltSigner {
-    signer: Arc<dyn signing::AsyncSigner>,
-    what: String,
-    keyless: Option<Arc<KeylessSigner>>,
-    tsa: Option<TsaClient>,
+pub struct BuiltSigner {
+    /// The signer.
+    pub signer: Arc<dyn signing::AsyncSigner>,
+    /// What it is, for messages (`hashivault://KEY`, a key path, keyless).
+    pub what: String,
+    /// The keyless signer again, for its certificate-request count.
+    pub keyless: Option<Arc<KeylessSigner>>,
+    /// The timestamp authority for keyless bundles, when one is named.
+    pub tsa: Option<TsaClient>,
 }
 
 /// Which signer the flags and the configuration choose.
@@ -437,19 +446,19 @@ enum Choice {
     Keyless,
 }
 
-fn choose(args: &SignArgs, config: &Config) -> anyhow::Result<Choice> {
-    let keyless_flags = args.identity_token.is_some()
-        || args.service_account.is_some()
-        || args.identity_token_file.is_some()
-        || args.fulcio_url.is_some()
-        || args.trusted_root.is_some()
-        || args.signing_config.is_some()
-        || args.insecure_ignore_sct
-        || args.timestamp_server_url.is_some();
-    if let Some(k) = &args.key {
+fn choose(flags: &SignerFlags, config: &Config) -> anyhow::Result<Choice> {
+    let keyless_flags = flags.identity_token.is_some()
+        || flags.service_account.is_some()
+        || flags.identity_token_file.is_some()
+        || flags.fulcio_url.is_some()
+        || flags.trusted_root.is_some()
+        || flags.signing_config.is_some()
+        || flags.insecure_ignore_sct
+        || flags.timestamp_server_url.is_some();
+    if let Some(k) = &flags.key {
         return Ok(Choice::Key(k.clone()));
     }
-    if args.keyless {
+    if flags.keyless {
         return Ok(Choice::Keyless);
     }
     let uses_kms = [&config.taskrun, &config.pipelinerun]
@@ -479,9 +488,29 @@ fn choose(args: &SignArgs, config: &Config) -> anyhow::Result<Choice> {
     )
 }
 
+impl SignerFlags {
+    /// Build the signer these flags and `config` choose (a KMS is reached, a key
+    /// decrypted, a keyless signer set up — its first certificate comes with the first
+    /// signature), checking the configuration keys it uses. `timestamps`: keyless
+    /// signatures will go into bundles, so set up the timestamp authority named by
+    /// `--timestamp-server-url` or the signing config.
+    ///
+    /// # Errors
+    ///
+    /// Conflicting or incomplete flags, a configuration key with a bad value (the message
+    /// names it), an unusable key or an unreachable KMS.
+    pub async fn build(&self, config: &Config, timestamps: bool) -> anyhow::Result<BuiltSigner> {
+        build_signer(self, config, timestamps).await
+    }
+}
+
 /// Build the signer before anything is formatted, checking the configuration keys it uses.
-async fn build_signer(args: &SignArgs, config: &Config) -> anyhow::Result<BuiltSigner> {
-    match choose(args, config)? {
+async fn build_signer(
+    flags: &SignerFlags,
+    config: &Config,
+    timestamps: bool,
+) -> anyhow::Result<BuiltSigner> {
+    match choose(flags, config)? {
         Choice::Key(reference) => {
             if reference.starts_with("k8s://") {
                 let err = |e: &dyn std::error::Error| anyhow::anyhow!(super::error_chain(e));
@@ -530,8 +559,8 @@ async fn build_signer(args: &SignArgs, config: &Config) -> anyhow::Result<BuiltS
             })
         }
         Choice::Keyless => {
-            let signer = Arc::new(keyless_signer(args, config)?);
-            let tsa = tsa_client(args, signer.trusted_root())?;
+            let signer = Arc::new(keyless_signer(flags, config)?);
+            let tsa = tsa_client(flags, signer.trusted_root(), timestamps)?;
             Ok(BuiltSigner {
                 signer: Arc::clone(&signer) as Arc<dyn signing::AsyncSigner>,
                 what: "a keyless certificate from Fulcio".into(),
@@ -544,11 +573,15 @@ async fn build_signer(args: &SignArgs, config: &Config) -> anyhow::Result<BuiltS
 
 /// The timestamp authority of a keyless signature, when a bundle is written and one is
 /// named (flag, else signing config).
-fn tsa_client(args: &SignArgs, trust: &TrustedRoot) -> anyhow::Result<Option<TsaClient>> {
-    if args.bundle_out.is_none() {
+fn tsa_client(
+    flags: &SignerFlags,
+    trust: &TrustedRoot,
+    timestamps: bool,
+) -> anyhow::Result<Option<TsaClient>> {
+    if !timestamps {
         return Ok(None);
     }
-    let url = match (&args.timestamp_server_url, &args.signing_config) {
+    let url = match (&flags.timestamp_server_url, &flags.signing_config) {
         (Some(u), _) => u.clone(),
         (None, Some(path)) => {
             let bytes =
@@ -575,7 +608,7 @@ fn tsa_client(args: &SignArgs, trust: &TrustedRoot) -> anyhow::Result<Option<Tsa
     )?))
 }
 
-fn keyless_signer(args: &SignArgs, config: &Config) -> anyhow::Result<KeylessSigner> {
+fn keyless_signer(flags: &SignerFlags, config: &Config) -> anyhow::Result<KeylessSigner> {
     let x = &config.x509;
     if let Some(p) = x.fulcio_provider.as_deref().filter(|p| !p.is_empty())
         && p != "filesystem"
@@ -585,7 +618,7 @@ fn keyless_signer(args: &SignArgs, config: &Config) -> anyhow::Result<KeylessSig
              signers.x509.identity.token.file (or --identity-token / --identity-token-file)"
         );
     }
-    let fulcio_url = match (&args.fulcio_url, &args.signing_config) {
+    let fulcio_url = match (&flags.fulcio_url, &flags.signing_config) {
         (Some(u), _) => u.clone(),
         (None, Some(path)) => {
             let bytes =
@@ -601,11 +634,11 @@ fn keyless_signer(args: &SignArgs, config: &Config) -> anyhow::Result<KeylessSig
             u.clone()
         }
     };
-    let tokens = if let Some(t) = &args.identity_token {
+    let tokens = if let Some(t) = &flags.identity_token {
         TokenSource::Static(Secret::new(t.trim()))
-    } else if let Some(f) = &args.identity_token_file {
+    } else if let Some(f) = &flags.identity_token_file {
         TokenSource::File(f.clone())
-    } else if let Some(sa) = &args.service_account {
+    } else if let Some(sa) = &flags.service_account {
         let Some((namespace, name)) = sa
             .split_once('/')
             .filter(|(n, a)| !n.is_empty() && !a.is_empty() && !a.contains('/'))
@@ -630,14 +663,14 @@ fn keyless_signer(args: &SignArgs, config: &Config) -> anyhow::Result<KeylessSig
              signers.x509.identity.token.file or SIGSTORE_ID_TOKEN"
         );
     };
-    let trust = match &args.trusted_root {
+    let trust = match &flags.trusted_root {
         Some(p) => TrustedRoot::from_file(p)
             .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
             .with_context(|| format!("reading trusted root {}", p.display()))?,
         None => TrustedRoot::public_good()?,
     };
     let mut options = KeylessOptions::new(fulcio_url, tokens);
-    options.require_sct = !args.insecure_ignore_sct;
+    options.require_sct = !flags.insecure_ignore_sct;
     KeylessSigner::new(options, trust)
         .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
         .context("setting up keyless signing")
