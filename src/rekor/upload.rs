@@ -580,7 +580,7 @@ impl RekorClient {
 }
 
 /// The existing entry's UUID from a 409 answer: the last path segment of `Location`
-/// (`/api/v1/log/entries/<uuid>`), else the UUID in the message ("... with UUID <uuid>").
+/// (`/api/v1/log/entries/<uuid>`), else the UUID in the message (`... with UUID <uuid>`).
 #[must_use]
 pub fn conflict_uuid(location: Option<&str>, body: &[u8]) -> Option<String> {
     let is_uuid =

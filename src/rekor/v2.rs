@@ -17,7 +17,7 @@
 //! and checkpoint, no signed entry timestamp and no integrated time ([`parse_entry`]). The
 //! server answers once the entry is in a published checkpoint, so writes wait for the
 //! checkpoint interval: the client's timeout is at least [`MIN_WRITE_TIMEOUT`]. There is
-//! no search API. Keyless signatures need an RFC 3161 timestamp ([`super::tsa`]) for a
+//! no search API. Keyless signatures need an RFC 3161 timestamp ([`crate::signing::tsa`]) for a
 //! verified signing time.
 
 use std::time::Duration;
