@@ -444,18 +444,34 @@ fn rekor_v2_upload_with_a_timestamp_verifies() {
         .map(|v| jiff::Timestamp::try_from(v.gen_time).unwrap_or_else(|e| panic!("{e}")))
         .unwrap_or_else(|e| panic!("{e}"));
 
-    let client = v2::RekorV2Client::new(&s.rekor_v2, Duration::from_secs(5))
+    // The log comes from the stack's signing config, as cosign v3 picks it: Rekor v2.
+    let config = std::env::var("HALLMARK_STACK_SIGNING_CONFIG")
+        .ok()
+        .and_then(|p| std::fs::read(p).ok())
+        .unwrap_or_else(|| panic!("HALLMARK_STACK_SIGNING_CONFIG is not readable"));
+    let config = hallmark::trust::signing_config::SigningConfig::from_json(&config)
         .unwrap_or_else(|e| panic!("{e}"));
+    let logs = config
+        .rekor_logs(
+            &hallmark::trust::signing_config::REKOR_API_VERSIONS,
+            jiff::Timestamp::now(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(logs.len(), 1);
+    assert_eq!(
+        (logs[0].major_api_version, logs[0].url.trim_end_matches('/')),
+        (2, s.rekor_v2.trim_end_matches('/'))
+    );
+    let target =
+        upload::LogTarget::from_service(&logs[0], DsseEntryKind::Dsse, Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(target.needs_timestamp());
     let started = std::time::Instant::now();
     let entry = rt
-        .block_on(v2::upload_dsse(
-            &client,
-            &env,
-            &material,
-            &trust,
-            Some(gen_time),
-        ))
+        .block_on(target.log_dsse(&env.to_json(), &material, &trust, Some(gen_time)))
         .unwrap_or_else(|e| panic!("Rekor v2 upload: {e:?}"));
+    let client = v2::RekorV2Client::new(&s.rekor_v2, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "Rekor v2: logged at index {} in {:?}",
         entry.log_index,

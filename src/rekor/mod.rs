@@ -21,7 +21,7 @@ use serde::Deserialize;
 pub mod upload;
 pub mod v2;
 
-pub use upload::{DsseEntryKind, SignerMaterial, UploadError, UploadedEntry};
+pub use upload::{DsseEntryKind, LogTarget, SignerMaterial, UploadError, UploadedEntry};
 
 use crate::bundle::{
     Checkpoint, InclusionPromise, InclusionProof, KindVersion, LogId, TransparencyLogEntry,

@@ -677,6 +677,98 @@ pub(super) fn check_signatures(envelope: &Envelope, key: &PublicKey) -> Result<(
     Ok(())
 }
 
+/// A transparency log to write DSSE envelopes to: Rekor v1 (with the entry kind) or
+/// Rekor v2. Built from a signing config's service ([`LogTarget::from_service`]) or from
+/// an explicit URL.
+#[non_exhaustive]
+pub enum LogTarget {
+    /// Rekor v1.
+    V1 {
+        /// The client.
+        client: RekorClient,
+        /// How envelopes are recorded (`dsse` 0.0.1 by default).
+        kind: DsseEntryKind,
+    },
+    /// Rekor v2.
+    V2(super::v2::RekorV2Client),
+}
+
+impl LogTarget {
+    /// The log of a signing config service (`majorApiVersion` 1 or 2); Rekor v1 logs
+    /// record envelopes as `kind`. Rekor v2 clients wait at least 20 s.
+    ///
+    /// # Errors
+    ///
+    /// [`UploadError::Input`] for another API version; [`UploadError::Rekor`] when the URL
+    /// is not http(s).
+    pub fn from_service(
+        service: &crate::trust::signing_config::Service,
+        kind: DsseEntryKind,
+        timeout: std::time::Duration,
+    ) -> Result<Self, UploadError> {
+        match service.major_api_version {
+            1 => Ok(Self::V1 {
+                client: RekorClient::new(&service.url, timeout)?,
+                kind,
+            }),
+            2 => Ok(Self::V2(super::v2::RekorV2Client::new(
+                &service.url,
+                timeout,
+            )?)),
+            v => Err(UploadError::Input(format!(
+                "{}: Rekor API version {v} is not supported (1 or 2)",
+                service.url
+            ))),
+        }
+    }
+
+    /// The log's base URL.
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        match self {
+            Self::V1 { client, .. } => client.base_url(),
+            Self::V2(c) => c.base_url(),
+        }
+    }
+
+    /// Whether entries of this log need an RFC 3161 timestamp for a verified time
+    /// (Rekor v2 has no integrated time; keyless signatures need one).
+    #[must_use]
+    pub fn needs_timestamp(&self) -> bool {
+        matches!(self, Self::V2(_))
+    }
+
+    /// Log `envelope_json` (the exact stored envelope bytes) and return the verified
+    /// entry, for the bundle's `tlogEntries` (and, for Rekor v1, cosign's bundle
+    /// annotation through [`legacy_bundle_annotation`]). `signed_time` is the verified
+    /// RFC 3161 time of the signature, for Rekor v2 (`None`: now).
+    ///
+    /// # Errors
+    ///
+    /// As [`upload_dsse`] and [`super::v2::upload_dsse`] (Rekor v2's 409 is
+    /// [`UploadError::AlreadyLogged`]).
+    pub async fn log_dsse(
+        &self,
+        envelope_json: &[u8],
+        signer: &SignerMaterial,
+        trust: &TrustedRoot,
+        signed_time: Option<jiff::Timestamp>,
+    ) -> Result<TransparencyLogEntry, UploadError> {
+        match self {
+            Self::V1 { client, kind } => {
+                Ok(upload_dsse(client, envelope_json, signer, *kind, trust)
+                    .await?
+                    .entry)
+            }
+            Self::V2(client) => {
+                let envelope = Envelope::from_json(envelope_json)
+                    .map_err(|e| UploadError::Input(format!("DSSE envelope: {e}")))?;
+                super::v2::upload_dsse(client, &envelope, signer, trust, signed_time).await
+            }
+        }
+    }
+}
+
 /// SHA-256 of the envelope's PAE (what Rekor v2 logs for a DSSE envelope).
 #[must_use]
 pub fn pae_sha256(envelope: &Envelope) -> [u8; 32] {
@@ -845,6 +937,39 @@ mod tests {
         v2.inclusion_promise = None;
         assert!(legacy_bundle_annotation(&v2).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn log_targets_from_signing_config_services() {
+        use crate::trust::signing_config::Service;
+        let service = |url: &str, v| Service {
+            url: url.into(),
+            major_api_version: v,
+            ..Service::default()
+        };
+        let t = std::time::Duration::from_secs(1);
+        let v1 = LogTarget::from_service(&service("http://r1/", 1), DsseEntryKind::Intoto, t)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            v1,
+            LogTarget::V1 {
+                kind: DsseEntryKind::Intoto,
+                ..
+            }
+        ));
+        assert_eq!(v1.base_url(), "http://r1");
+        assert!(!v1.needs_timestamp());
+        let v2 = LogTarget::from_service(&service("http://r2", 2), DsseEntryKind::Dsse, t)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(v2.needs_timestamp());
+        assert!(matches!(
+            LogTarget::from_service(&service("http://r3", 3), DsseEntryKind::Dsse, t),
+            Err(UploadError::Input(_))
+        ));
+        assert!(matches!(
+            LogTarget::from_service(&service("ftp://r", 1), DsseEntryKind::Dsse, t),
+            Err(UploadError::Rekor(_))
+        ));
     }
 
     #[test]
