@@ -670,6 +670,106 @@ mod tests {
         );
     }
 
+    /// A one-shot HTTP server answering every request with `status` and `body`.
+    fn fake_fulcio(status: u16, body: String) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = vec![0u8; 65536];
+                let mut got = Vec::new();
+                // Read headers and the body announced by Content-Length.
+                loop {
+                    let n = stream.read(&mut buf).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got);
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(resp.as_bytes());
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn keyless(url: &str, token: &str) -> KeylessSigner {
+        let trust = TrustedRoot::public_good().unwrap_or_else(|e| panic!("{e}"));
+        let options = KeylessOptions::new(url, TokenSource::Static(Secret::new(token)));
+        KeylessSigner::new(options, trust).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn sign_err(signer: &KeylessSigner) -> SignError {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(signer.sign(b"msg"))
+            .err()
+            .unwrap_or_else(|| panic!("signing succeeded"))
+    }
+
+    fn chain_text(e: &dyn std::error::Error) -> String {
+        let mut s = e.to_string();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            s.push_str(": ");
+            s.push_str(&c.to_string());
+            cur = c.source();
+        }
+        s
+    }
+
+    #[test]
+    fn fake_fulcio_refusals_are_typed_and_redacted() {
+        let token = crate::signing::token::tests::jwt(&serde_json::json!({
+            "iss": "https://issuer.test", "sub": "canary-subject-x", "exp": 4_000_000_000u64
+        }));
+        // Fulcio echoing the token in its message: redacted, permanent.
+        let url = fake_fulcio(
+            401,
+            serde_json::json!({"code": 16, "message": format!("bad token {token}")}).to_string(),
+        );
+        let e = sign_err(&keyless(&url, &token));
+        let text = chain_text(&e);
+        assert!(text.contains("refused") && text.contains("401"), "{text}");
+        assert!(!text.contains(&token), "token leaked: {text}");
+        assert!(!e.is_transient());
+        // A server error is transient.
+        let url = fake_fulcio(503, "{}".into());
+        assert!(sign_err(&keyless(&url, &token)).is_transient());
+        // A certificate for another key is refused.
+        let Some(pem) = find_pem(&crate::test_support::shared_dir()) else {
+            return;
+        };
+        let body =
+            serde_json::json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [pem]}}});
+        let url = fake_fulcio(200, body.to_string());
+        let signer = keyless(&url, &token);
+        let text = chain_text(&sign_err(&signer));
+        assert!(text.contains("another public key"), "{text}");
+        assert_eq!(signer.certificate_requests(), 1);
+    }
+
     #[test]
     fn errors_say_whether_to_retry() {
         assert!(
