@@ -636,6 +636,41 @@ fn keyless_with_static_issuer_and_service_account_tokens() {
         "cosign must refuse another identity"
     );
 
+    // The same through chains-config keys (signers.x509.*) instead of flags.
+    let cfg = dir.join("x509-config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "signers.x509.fulcio.enabled: \"true\"\nsigners.x509.fulcio.address: {}\n\
+             signers.x509.fulcio.provider: filesystem\nsigners.x509.identity.token.file: {}\n",
+            s.fulcio_url,
+            token.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let cfg_bundle = dir.join("config.sigstore.json");
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "sign",
+                &run_arg,
+                "--config",
+                &cfg.to_string_lossy(),
+                "--trusted-root",
+                &s.trusted_root,
+                "-o",
+                &dir.join("config.json").to_string_lossy(),
+                "--bundle-out",
+                &cfg_bundle.to_string_lossy(),
+            ],
+            &[],
+            &[],
+        ),
+        "hallmark sign with signers.x509.fulcio.* from --config",
+    );
+    assert_eq!(leaf_facts(&cfg_bundle).0, email);
+
     // A Kubernetes service-account token (TokenRequest at audience sigstore).
     let ns = Namespace::new(&s, dir, "keyless");
     let token = dir.join("sa.token");
@@ -1138,6 +1173,26 @@ fn failures_name_the_cause_and_leak_no_secret() {
         &[],
     );
     fails_cleanly(&out, "signers.x509.fulcio.provider", "s3cr3t", &out_file);
+
+    std::fs::write(
+        &cfg,
+        "signers.x509.fulcio.enabled: \"true\"\nsigners.x509.fulcio.address: not-a-url\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--config",
+            &cfg.to_string_lossy(),
+            "-o",
+            &out_arg,
+        ],
+        &[],
+        &[],
+    );
+    fails_cleanly(&out, "signers.x509.fulcio.address", "s3cr3t", &out_file);
 
     // Vault: a canary Vault token is refused, and the aes256 key, without leaking it.
     let Some(s) = stack("failures_name_the_cause_and_leak_no_secret (Vault part)") else {
