@@ -99,7 +99,7 @@ pub struct SignerFlags {
     /// The OIDC identity token for keyless signing (default: the configuration's
     /// `signers.x509.identity.token.file`, else `SIGSTORE_ID_TOKEN`).
     #[arg(long, value_name = "TOKEN", conflicts_with_all = ["key", "identity_token_file"])]
-    pub identity_token: Option<String>,
+    pub identity_token: Option<Secret>,
 
     /// A file holding the OIDC identity token (re-read when a new certificate is needed,
     /// e.g. a projected service-account token).
@@ -635,7 +635,7 @@ fn keyless_signer(flags: &SignerFlags, config: &Config) -> anyhow::Result<Keyles
         }
     };
     let tokens = if let Some(t) = &flags.identity_token {
-        TokenSource::Static(Secret::new(t.trim()))
+        TokenSource::Static(Secret::new(t.expose().trim()))
     } else if let Some(f) = &flags.identity_token_file {
         TokenSource::File(f.clone())
     } else if let Some(sa) = &flags.service_account {
@@ -680,5 +680,74 @@ fn kind_name(run: &Run) -> &'static str {
     match run {
         Run::TaskRun(_) => "TaskRun",
         Run::PipelineRun(_) => "PipelineRun",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)] // Tests report failures by panicking.
+mod tests {
+    use clap::Parser as _;
+
+    #[test]
+    fn a_parsed_command_line_never_prints_the_identity_token() {
+        let cli = crate::cli::Cli::try_parse_from([
+            "hallmark",
+            "sign",
+            "run.yaml",
+            "--keyless",
+            "--identity-token",
+            "canary-token-s3cr3t",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{cli:?}").contains("canary-token-s3cr3t"));
+    }
+
+    #[test]
+    fn conflicting_signer_flags_are_refused() {
+        for args in [
+            &["hallmark", "sign", "r", "--key", "k", "--keyless"][..],
+            &[
+                "hallmark",
+                "sign",
+                "r",
+                "--key",
+                "k",
+                "--identity-token",
+                "t",
+            ],
+            &[
+                "hallmark",
+                "sign",
+                "r",
+                "--keyless",
+                "--identity-token",
+                "t",
+                "--identity-token-file",
+                "f",
+            ],
+            &[
+                "hallmark",
+                "sign",
+                "r",
+                "--keyless",
+                "--fulcio-url",
+                "u",
+                "--signing-config",
+                "s",
+            ],
+            &["hallmark", "sign", "r", "--statement-only", "--keyless"],
+            &[
+                "hallmark",
+                "sign",
+                "r",
+                "--keyless",
+                "--service-account",
+                "a/b",
+                "--identity-token",
+                "t",
+            ],
+        ] {
+            assert!(crate::cli::Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
     }
 }
