@@ -490,20 +490,38 @@ fn rekor_v2_upload_with_a_timestamp_verifies() {
     assert!(upload::legacy_bundle_annotation(&entry).is_err());
 
     // The same request again: Rekor v2 answers 409 naming the existing index (its own
-    // count: no second entry), which hallmark reports as already logged.
-    let again = rt.block_on(v2::upload_dsse(
+    // count: no second entry); hallmark reads that entry back from the tiles and checks
+    // it. Without the tiles (the write port serves none) it is reported as already logged.
+    let tiles = std::env::var("HALLMARK_STACK_REKOR_V2_TILES_URL")
+        .unwrap_or_else(|_| panic!("HALLMARK_STACK_REKOR_V2_TILES_URL is not set"));
+    let with_tiles = client
+        .clone()
+        .with_tiles_url(&tiles, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = rt
+        .block_on(v2::upload_dsse(
+            &with_tiles,
+            &env,
+            &material,
+            &trust,
+            Some(gen_time),
+        ))
+        .unwrap_or_else(|e| panic!("Rekor v2 second upload: {e:?}"));
+    assert_eq!(again.log_index, entry.log_index);
+    assert_eq!(again.canonicalized_body, entry.canonicalized_body);
+    let r = rt.block_on(v2::upload_dsse(
         &client,
         &env,
         &material,
         &trust,
         Some(gen_time),
     ));
-    match again {
-        Err(hallmark::rekor::UploadError::AlreadyLogged { index, .. }) => {
-            assert_eq!(index, Some(entry.log_index));
-        }
-        other => panic!("the second Rekor v2 upload: {other:?}"),
-    }
+    assert!(r.is_err(), "{r:?}");
+    // The entry read back (proof computed from the tiles) verifies with cosign too.
+    let reread = upload::dsse_bundle(&env, &material, vec![again], vec![ts.clone()]);
+    let path = dir.join("v2-reread.sigstore.json");
+    std::fs::write(&path, reread.to_json()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(cosign_verify(dir, &s, &path, &key_args(&k.key), &art, true));
 
     let bundle = upload::dsse_bundle(&env, &material, vec![entry], vec![ts]);
     let path = dir.join("v2.sigstore.json");

@@ -18,6 +18,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde::Deserialize;
 
+pub mod tiles;
 pub mod upload;
 pub mod v2;
 

@@ -63,8 +63,8 @@ pub enum UploadError {
     /// What was to be uploaded cannot be (not UTF-8, unsupported key, bad certificate).
     #[error("cannot upload: {0}")]
     Input(String),
-    /// Rekor v2 already holds this entry (HTTP 409) and, unlike Rekor v1, does not return
-    /// it: the entry from the first upload must be kept (sign once, record durably).
+    /// Rekor v2 already holds this entry (HTTP 409) and it cannot be read back (the answer
+    /// names no index, or the log is not in the trusted root).
     #[error("transparency log {log} already holds this entry{}", index.map(|i| format!(" at index {i}")).unwrap_or_default())]
     AlreadyLogged {
         /// The log's base URL.

@@ -17,7 +17,8 @@
 //! and checkpoint, no signed entry timestamp and no integrated time ([`parse_entry`]). The
 //! server answers once the entry is in a published checkpoint, so writes wait for the
 //! checkpoint interval: the client's timeout is at least [`MIN_WRITE_TIMEOUT`]. There is
-//! no search API. Keyless signatures need an RFC 3161 timestamp ([`crate::signing::tsa`]) for a
+//! no search API; a `409` names the existing entry's index, which is then read back from
+//! the log's tiles ([`super::tiles`]). Keyless signatures need an RFC 3161 timestamp ([`crate::signing::tsa`]) for a
 //! verified signing time.
 
 use std::time::Duration;
@@ -148,11 +149,12 @@ pub fn parse_entry(bytes: &[u8]) -> Result<TransparencyLogEntry, RekorError> {
     Ok(e)
 }
 
-/// A Rekor v2 write client.
+/// A Rekor v2 write client, with the log's tiles to read an entry back after a 409.
 #[derive(Clone, Debug)]
 pub struct RekorV2Client {
     base: String,
     http: reqwest::Client,
+    tiles: super::tiles::TilesClient,
 }
 
 impl RekorV2Client {
@@ -175,7 +177,23 @@ impl RekorV2Client {
             .timeout(timeout)
             .build()
             .map_err(|e| RekorError::Config(e.to_string()))?;
-        Ok(Self { base, http })
+        let tiles = super::tiles::TilesClient::new(&base, timeout)?;
+        Ok(Self { base, http, tiles })
+    }
+
+    /// Read tiles from `tiles_url` (default: the log's URL, as sigstore's Rekor v2 serves
+    /// both; a local rekor-tiles serves its tiles from a separate static server).
+    ///
+    /// # Errors
+    ///
+    /// [`RekorError::Config`] when the URL is not http(s).
+    pub fn with_tiles_url(
+        mut self,
+        tiles_url: &str,
+        timeout: Duration,
+    ) -> Result<Self, RekorError> {
+        self.tiles = super::tiles::TilesClient::new(tiles_url, timeout)?;
+        Ok(self)
     }
 
     /// The log's base URL.
@@ -237,7 +255,9 @@ impl RekorV2Client {
 ///
 /// [`UploadError::Input`] for envelopes with other than one signature, signatures that do
 /// not verify, or keys Rekor v2 cannot log; [`UploadError::AlreadyLogged`] when the log
-/// already holds it (409: Rekor v2 does not return the existing entry);
+/// already holds it (409) but the entry cannot be read back (no index in the answer, the
+/// log not in the trusted root); a 409 otherwise reads the entry from the log's tiles
+/// ([`super::tiles`]), checked like a new one;
 /// [`UploadError::Rekor`]; [`UploadError::Unverified`].
 pub async fn upload_dsse(
     client: &RekorV2Client,
@@ -261,10 +281,19 @@ pub async fn upload_dsse(
             message,
             ..
         }) => {
-            return Err(UploadError::AlreadyLogged {
-                log: client.base_url().to_owned(),
-                index: conflict_index(&message),
-            });
+            // Already logged: read it back from the tiles when the log and index are known.
+            let index = conflict_index(&message);
+            let log = trust
+                .tlogs
+                .iter()
+                .find(|l| l.base_url.trim_end_matches('/') == client.base_url());
+            let (Some(i), Some(log)) = (index.and_then(|i| u64::try_from(i).ok()), log) else {
+                return Err(UploadError::AlreadyLogged {
+                    log: client.base_url().to_owned(),
+                    index,
+                });
+            };
+            client.tiles.entry(i, &log.log_id.key_id).await?
         }
         Err(e) => return Err(e.into()),
     };
