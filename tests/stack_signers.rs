@@ -891,6 +891,36 @@ fn keyless_certificate_is_reused_then_refreshed() {
     let (requests, leaves) = sign3(std::time::Duration::from_secs(11 * 60));
     assert_eq!(requests, 3);
     assert!(leaves[0] != leaves[1] && leaves[1] != leaves[2]);
+
+    // What a publisher takes: the envelope, the leaf and chain as cosign's annotations
+    // want them (PEM), and a bundle.
+    let signer = KeylessSigner::new(
+        KeylessOptions::new(s.fulcio_url.clone(), TokenSource::File(token.clone())),
+        trust.clone(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let signed = rt
+        .block_on(hallmark::signing::sign_envelope_async(
+            &signer,
+            "application/vnd.in-toto+json",
+            b"{}",
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let leaf = signed
+        .certificate_pem()
+        .unwrap_or_else(|| panic!("no leaf"));
+    assert!(hallmark::x509::Certificate::from_pem(leaf.as_bytes()).is_ok());
+    assert!(
+        signed
+            .chain_pem()
+            .is_some_and(|c| c.contains("BEGIN CERTIFICATE"))
+    );
+    assert_eq!(
+        signer.certificate_chain().map(|c| c.len()),
+        signed.certificate_chain.as_ref().map(|c| c.len())
+    );
+    let bundle = signed.to_bundle();
+    assert!(hallmark::bundle::Bundle::from_json(&bundle.to_json()).is_ok());
 }
 
 /// Fulcio's `fulcio_new_certs` counter, from its metrics port (named on its command

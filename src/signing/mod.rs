@@ -190,6 +190,22 @@ pub struct SignedEnvelope {
 }
 
 impl SignedEnvelope {
+    /// Keyless: the leaf certificate as PEM (cosign's `dev.sigstore.cosign/certificate`
+    /// annotation); `None` for keys.
+    #[must_use]
+    pub fn certificate_pem(&self) -> Option<String> {
+        let chain = self.certificate_chain.as_ref()?;
+        chain.first().map(|der| der_to_pem(der))
+    }
+
+    /// Keyless: the issuing certificates (intermediates and root) as concatenated PEM
+    /// (cosign's `dev.sigstore.cosign/chain` annotation); `None` for keys.
+    #[must_use]
+    pub fn chain_pem(&self) -> Option<String> {
+        let chain = self.certificate_chain.as_ref()?;
+        Some(chain.iter().skip(1).map(|der| der_to_pem(der)).collect())
+    }
+
     /// A Sigstore bundle v0.3 holding the envelope and the leaf certificate (keyless) or
     /// a public-key hint ([`PublicKey::sigstore_hint`]), and the RFC 3161 timestamps;
     /// no transparency log entry yet.
@@ -229,6 +245,10 @@ impl SignedEnvelope {
             dsse_envelope: Some(self.envelope.clone()),
         }
     }
+}
+
+fn der_to_pem(der: &[u8]) -> String {
+    pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
 }
 
 /// Sign `payload` as a DSSE envelope with any signer: one signature over
@@ -314,6 +334,7 @@ mod tests {
             ))
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(signed.certificate_chain.is_none());
+        assert!(signed.certificate_pem().is_none() && signed.chain_pem().is_none());
         assert!(
             signed
                 .public_key
