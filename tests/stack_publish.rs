@@ -529,3 +529,114 @@ fn idempotent_and_concurrent_writers_lose_nothing() {
         "stack_publish: idempotent (1 layer after 2 publishes); 4 concurrent writers -> 4 layers, 4 referrers"
     );
 }
+
+/// Image signatures in cosign's legacy `.sig` layout (simple-signing payload, `hashedrekord`
+/// entry in Rekor v1 with its bundle annotation): cosign v2 `verify` accepts them from the
+/// annotation alone (an unreachable --rekor-url), and refuses another key.
+#[test]
+fn cosign_verifies_hallmark_image_signatures() {
+    use hallmark::oci::{ImageRef, RegistryClient, RegistryOptions};
+    use hallmark::publish::{ImageSignature, Material, publish_signature, simplesigning_payload};
+    use hallmark::rekor::RekorClient;
+    use hallmark::rekor::upload::{SignerMaterial, legacy_bundle_annotation, upload_hashedrekord};
+    use hallmark::signing::{LocalSigner, Signer as _};
+    use hallmark::trust::TrustedRoot;
+    use sha2::Digest as _;
+
+    let Some(s) = stack() else { return };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Ctx { s: &s, dir };
+    for prefix in ["key", "other"] {
+        ok(
+            &run(
+                dir,
+                &s.cosign,
+                &["generate-key-pair", "--output-key-prefix", prefix],
+                &[],
+            ),
+            "generate-key-pair",
+        );
+    }
+    let image_str = c.image(&format!("{}/publish/signed", s.registry), &[]);
+    let image = ImageRef::parse(&image_str).unwrap_or_else(|e| panic!("{e}"));
+    let signer =
+        LocalSigner::from_file(&dir.join("key.key"), Some(b"")).unwrap_or_else(|e| panic!("{e}"));
+    let payload = simplesigning_payload(&image);
+    let signature = signer.sign(&payload).unwrap_or_else(|e| panic!("{e}"));
+    let digest: [u8; 32] = sha2::Sha256::digest(&payload).into();
+    let trust =
+        TrustedRoot::from_file(Path::new(&s.trusted_root)).unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rekor = RekorClient::new(&s.rekor, std::time::Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let material = SignerMaterial::Key(signer.public_key().clone());
+    let uploaded = runtime
+        .block_on(upload_hashedrekord(
+            &rekor, &digest, &signature, &material, &trust,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sig = ImageSignature {
+        payload,
+        signature,
+        material: Material::Key,
+        rekor_annotation: Some(
+            legacy_bundle_annotation(&uploaded.entry).unwrap_or_else(|e| panic!("{e}")),
+        ),
+    };
+    let registry =
+        RegistryClient::new(RegistryOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..2 {
+        runtime
+            .block_on(publish_signature(&registry, &sig, &image, None))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (repo, digest_str) = image_str.split_once('@').unwrap_or_default();
+    let sig_manifest = run(
+        dir,
+        &s.crane,
+        &[
+            "manifest",
+            &format!("{repo}:{}.sig", digest_str.replace(':', "-")),
+        ],
+        &[],
+    );
+    let m: serde_json::Value = serde_json::from_slice(&sig_manifest.stdout).unwrap_or_default();
+    assert_eq!(
+        m["layers"].as_array().map(Vec::len),
+        Some(1),
+        "published twice, one .sig layer: {m:#}"
+    );
+    let verify = |key: &str| {
+        run(
+            dir,
+            &s.cosign2,
+            &[
+                "verify",
+                "--key",
+                key,
+                "--rekor-url",
+                "http://127.0.0.1:9",
+                &image_str,
+            ],
+            &[("SIGSTORE_REKOR_PUBLIC_KEY", s.rekor_pubkey.as_str())],
+        )
+    };
+    let good = verify("key.pub");
+    assert!(
+        good.status.success(),
+        "cosign v2 verify: {}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(
+        !verify("other.pub").status.success(),
+        "cosign v2 verify must refuse another key"
+    );
+    eprintln!(
+        "stack_publish: .sig: cosign v2 verify accepts hallmark's image signature offline, refuses another key"
+    );
+}

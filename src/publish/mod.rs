@@ -14,7 +14,10 @@ use crate::bundle::{
     TimestampVerificationData, TransparencyLogEntry, VerificationMaterial, X509Certificate,
 };
 use crate::dsse::Envelope;
-use crate::oci::manifest::{DSSE_ENVELOPE, attestation_tag};
+use crate::oci::manifest::{
+    ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_SIGNATURE,
+    DSSE_ENVELOPE, SIMPLE_SIGNING, attestation_tag, signature_tag,
+};
 use crate::oci::write::{add_legacy_layer, push_referrer, subject_descriptor};
 use crate::oci::{ImageRef, OciError, Pusher, Repository};
 
@@ -228,4 +231,111 @@ pub async fn publish<P: Pusher>(
         }
     }
     results
+}
+
+/// cosign's simple-signing payload for an image signature (what `cosign sign` and Tekton
+/// Chains sign for `IMAGE_URL`/`IMAGE_DIGEST` results):
+/// `{"critical":{"identity":{"docker-reference":REPO},"image":{"docker-manifest-digest":DIGEST},"type":"cosign container image signature"},"optional":null}`.
+#[must_use]
+pub fn simplesigning_payload(image: &ImageRef) -> Vec<u8> {
+    // Field order as cosign's Go structs marshal it.
+    format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":{}}},"image":{{"docker-manifest-digest":{}}},"type":"cosign container image signature"}},"optional":null}}"#,
+        serde_json::Value::String(image.repository.to_string()),
+        serde_json::Value::String(image.digest.to_string()),
+    )
+    .into_bytes()
+}
+
+/// A signed image signature, ready to publish into cosign's legacy `.sig` tag.
+#[derive(Clone, Debug)]
+pub struct ImageSignature {
+    /// The simple-signing payload ([`simplesigning_payload`]).
+    pub payload: Vec<u8>,
+    /// The signature over it (ASN.1 DER for ECDSA).
+    pub signature: Vec<u8>,
+    /// What verifies it.
+    pub material: Material,
+    /// The Rekor bundle annotation (a `hashedrekord` entry), when logged.
+    pub rekor_annotation: Option<String>,
+}
+
+/// Add `signature` as a layer of the image's `sha256-<hex>.sig` manifest (in `repository`
+/// when given), keeping the layers already there.
+///
+/// # Errors
+///
+/// [`OciError`] from the registry.
+pub async fn publish_signature<P: Pusher>(
+    registry: &P,
+    signature: &ImageSignature,
+    image: &ImageRef,
+    repository: Option<&Repository>,
+) -> Result<String, OciError> {
+    use base64::Engine as _;
+    let repo = repository
+        .cloned()
+        .unwrap_or_else(|| image.repository.clone());
+    let mut annotations = BTreeMap::new();
+    annotations.insert(
+        ANNOTATION_SIGNATURE.to_owned(),
+        base64::engine::general_purpose::STANDARD.encode(&signature.signature),
+    );
+    if let Some(b) = &signature.rekor_annotation {
+        annotations.insert(ANNOTATION_BUNDLE.to_owned(), b.clone());
+    }
+    if let Material::Certificates(chain) = &signature.material {
+        let pem = |der: &Vec<u8>| {
+            pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, der)
+                .unwrap_or_default()
+        };
+        if let Some(leaf) = chain.first() {
+            annotations.insert(ANNOTATION_CERTIFICATE.to_owned(), pem(leaf));
+        }
+        let rest: String = chain.iter().skip(1).map(pem).collect();
+        if !rest.is_empty() {
+            annotations.insert(ANNOTATION_CHAIN.to_owned(), rest);
+        }
+    }
+    let tag = signature_tag(&image.digest);
+    let w = add_legacy_layer(
+        registry,
+        &repo,
+        &image.digest,
+        &tag,
+        SIMPLE_SIGNING,
+        &signature.payload,
+        annotations,
+    )
+    .await?;
+    Ok(format!(
+        "{repo}:{tag}: {} ({} layers)",
+        if w.added {
+            "layer added"
+        } else {
+            "already there"
+        },
+        w.layers
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simplesigning_payload_is_cosigns() -> Result<(), OciError> {
+        let image = ImageRef::parse(&format!("127.0.0.1:15000/app@sha256:{}", "ab".repeat(32)))?;
+        let p = simplesigning_payload(&image);
+        assert_eq!(
+            String::from_utf8_lossy(&p),
+            format!(
+                r#"{{"critical":{{"identity":{{"docker-reference":"127.0.0.1:15000/app"}},"image":{{"docker-manifest-digest":"sha256:{}"}},"type":"cosign container image signature"}},"optional":null}}"#,
+                "ab".repeat(32)
+            )
+        );
+        let v: serde_json::Value = serde_json::from_slice(&p).unwrap_or_default();
+        assert_eq!(v["optional"], serde_json::Value::Null);
+        Ok(())
+    }
 }
