@@ -448,6 +448,84 @@ fn hashivault_with_token_and_jwt_auth() {
     assert!(!refused.exists());
 }
 
+#[test]
+fn vault_jwt_login_is_renewed_when_its_token_is_revoked() {
+    use hallmark::signing::AsyncSigner as _;
+    use hallmark::signing::kms::{VaultAuth, VaultConfig, VaultSigner};
+    use hallmark::signing::token::TokenSource;
+
+    let Some(s) = stack("vault_jwt_login_is_renewed_when_its_token_is_revoked") else {
+        return;
+    };
+    let Some(bao) = std::env::var("HALLMARK_STACK_BAO")
+        .ok()
+        .filter(|b| !b.is_empty())
+    else {
+        eprintln!("stack_signers: HALLMARK_STACK_BAO not set; re-login test skipped");
+        return;
+    };
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let ns = Namespace::new(&s, dir, "relogin");
+    let jwt = dir.join("vault.jwt");
+    std::fs::write(&jwt, ns.token(dir, "hallmark-signer", &s.jwt_audience))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = VaultConfig::new(
+        s.vault_addr.clone(),
+        s.vault_key.clone(),
+        VaultAuth::Jwt {
+            mount: "jwt".into(),
+            role: s.jwt_role.clone(),
+            jwt: TokenSource::File(jwt.clone()),
+        },
+    );
+    let signer = rt
+        .block_on(VaultSigner::connect(config))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = rt
+        .block_on(signer.sign(b"one"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(first.public_key.verify(b"one", &first.signature).is_ok());
+    // Revoke the token(s) JWT auth issued to this namespace's ServiceAccount (only ours:
+    // the stack may be shared): the signer's token is now refused (403), and it must log
+    // in again with its JWT.
+    let script = r#"n=0
+for a in $("$BAO" list -format=json auth/token/accessors | jq -r '.[]'); do
+  if "$BAO" token lookup -format=json -accessor "$a" 2>/dev/null \
+       | jq -e --arg ns "$NS" '.data.display_name | contains($ns)' >/dev/null; then
+    "$BAO" token revoke -accessor "$a" >/dev/null && n=$((n+1))
+  fi
+done
+echo "$n""#;
+    let out = run(
+        dir,
+        "bash",
+        &["-c", script],
+        &[
+            ("VAULT_ADDR", &s.vault_addr),
+            ("VAULT_TOKEN", &s.vault_token),
+            ("BAO", &bao),
+            ("NS", &format!(":{}:", ns.name)),
+        ],
+        &[],
+    );
+    ok(&out, "revoking the JWT-issued token");
+    assert!(
+        stdout(&out).parse::<u32>().unwrap_or(0) >= 1,
+        "no token of {} found to revoke: {}",
+        ns.name,
+        text(&out)
+    );
+    let second = rt
+        .block_on(signer.sign(b"two"))
+        .unwrap_or_else(|e| panic!("signing after revocation: {e}"));
+    assert!(second.public_key.verify(b"two", &second.signature).is_ok());
+}
+
 /// The Fulcio leaf of a bundle: (SAN, issuer extension, has SCT), via `cosign`-free
 /// parsing through hallmark's library.
 fn leaf_facts(bundle: &Path) -> (String, String, bool) {

@@ -289,6 +289,7 @@ impl VaultSigner {
             Err(KmsError::Refused { status: 403, .. })
                 if matches!(self.config.auth, VaultAuth::Jwt { .. }) =>
             {
+                tracing::info!(key = %self.config.key, "Vault refused the JWT-auth token (403): logging in again");
                 *token = login(&self.http, &self.base, &self.config.auth).await?;
                 self.sign_once(&token, msg).await
             }
