@@ -336,6 +336,70 @@ fn hashivault_with_token_and_jwt_auth() {
         "hallmark sign --key hashivault:// (token auth)",
     );
     let digest = subject_digest(&token_env);
+    // A key bundle (public-key hint, no tlog entry) from the same signer: cosign and
+    // hallmark verify it with the exported key.
+    let key_bundle = dir.join("token-auth.sigstore.json");
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "sign",
+                &run_arg,
+                "--key",
+                &key_ref,
+                "-o",
+                &dir.join("token-auth-2.json").to_string_lossy(),
+                "--bundle-out",
+                &key_bundle.to_string_lossy(),
+            ],
+            &[
+                ("VAULT_ADDR", &s.vault_addr),
+                ("VAULT_TOKEN", &s.vault_token),
+            ],
+            &[],
+        ),
+        "hallmark sign --key hashivault:// --bundle-out",
+    );
+    ok(
+        &hallmark(
+            dir,
+            &[
+                "verify",
+                "--bundle",
+                &key_bundle.to_string_lossy(),
+                "--key",
+                &pem.to_string_lossy(),
+                "--insecure-ignore-tlog",
+                &format!("sha256:{digest}"),
+            ],
+            &[],
+            &[],
+        ),
+        "hallmark verify --bundle --key (KMS bundle)",
+    );
+    ok(
+        &run(
+            dir,
+            &s.cosign,
+            &[
+                "verify-blob-attestation",
+                "--bundle",
+                &key_bundle.to_string_lossy(),
+                "--key",
+                &pem.to_string_lossy(),
+                "--type",
+                "slsaprovenance",
+                "--insecure-ignore-tlog",
+                "--digest",
+                &digest,
+                "--digestAlg",
+                "sha256",
+            ],
+            &[],
+            &[],
+        ),
+        "cosign verify-blob-attestation --bundle --key (KMS bundle)",
+    );
     ok(
         &verify_envelope(dir, &token_env, &pem),
         "hallmark verify with the exported key",
