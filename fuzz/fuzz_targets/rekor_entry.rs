@@ -1,7 +1,8 @@
 //! Fuzz the Rekor entry body parser (hashedrekord, dsse, intoto) and Rekor's API answers
 //! (v1 log entries with their proofs, search results, 409 answers; v2 protojson log
-//! entries): any bytes either parse or give an error, never panic; what parses reports its
-//! kind, and the Merkle leaf hash and SET payload of the bytes can always be computed.
+//! entries and tile entry bundles): any bytes either parse or give an error, never panic;
+//! what parses reports its kind, and the Merkle leaf hash and SET payload of the bytes can
+//! always be computed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -23,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(!uuid.is_empty() && uuid.len() <= 80);
     }
     let _ = hallmark::rekor::v2::conflict_index(&text);
+    if let Ok(entries) = hallmark::rekor::tiles::parse_entry_bundle(data) {
+        assert!(entries.iter().map(|e| e.len() + 2).sum::<usize>() == data.len());
+    }
     let _ = hallmark::transparency::merkle::leaf_hash(data);
     let _ = hallmark::transparency::set::set_payload(data, 1, &[0xc0], 1);
     let Ok(body) = hallmark::transparency::EntryBody::from_canonical_json(data) else {
