@@ -1365,6 +1365,30 @@ fn failures_name_the_cause_and_leak_no_secret() {
         &[],
     );
     fails_cleanly(&out, "signers.x509.fulcio.address", "s3cr3t", &out_file);
+    std::fs::write(
+        &cfg,
+        "artifacts.taskrun.signer: kms\nsigners.kms.kmsref: gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = hallmark(
+        dir,
+        &[
+            "sign",
+            &run_arg,
+            "--config",
+            &cfg.to_string_lossy(),
+            "-o",
+            &out_arg,
+        ],
+        &[],
+        &[],
+    );
+    fails_cleanly(
+        &out,
+        "signers.kms.kmsref: gcpkms:// key references are not supported yet",
+        "s3cr3t",
+        &out_file,
+    );
 
     // Vault: a canary Vault token is refused, and the aes256 key, without leaking it.
     let Some(s) = stack("failures_name_the_cause_and_leak_no_secret (Vault part)") else {

@@ -476,7 +476,13 @@ fn choose(flags: &SignerFlags, config: &Config) -> anyhow::Result<Choice> {
     }
     if uses_kms {
         return match &config.kms.kms_ref {
-            Some(r) if !r.is_empty() => Ok(Choice::Key(r.clone())),
+            Some(r) if !r.is_empty() => {
+                // Checked here so that a bad value is reported under its key.
+                if let Err(e) = kms::KmsRef::parse(r) {
+                    bail!("signers.kms.kmsref: {e}");
+                }
+                Ok(Choice::Key(r.clone()))
+            }
             _ => bail!(
                 "signers.kms.kmsref: not set, but artifacts.*.signer is kms: name the KMS key"
             ),
