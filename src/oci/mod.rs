@@ -1,6 +1,6 @@
 //! OCI registries: reading what cosign, Tekton Chains and hallmark store beside an image.
 //!
-//! - [`reference`]: image references and digests, parsed into typed values.
+//! - [`reference`](mod@reference): image references and digests, parsed into typed values.
 //! - [`manifest`]: manifests, indexes, descriptors and the media types and annotations of
 //!   cosign's legacy layout and of Sigstore referrer bundles (pure).
 //! - [`cosign`]: a legacy `.att` layer (DSSE envelope plus annotations) as a Sigstore
@@ -10,7 +10,7 @@
 //! - [`discover`]: finds an image's attestations through the [`Fetcher`] seam: OCI 1.1
 //!   referrers (or the `sha256-<hex>` fallback tag) and the legacy `sha256-<hex>.att` tag.
 //! - [`layout`]: the manifests, configs and indexes hallmark writes (pure).
-//! - [`write`]: publishing through the [`Pusher`] seam: legacy layers (read-modify-write,
+//! - [`write`](mod@write): publishing through the [`Pusher`] seam: legacy layers (read-modify-write,
 //!   serialized per image) and referrer bundles with the fallback index.
 //!
 //! Everything read from a registry is size-limited and checked against its digest before

@@ -90,7 +90,7 @@ async fn tag_layers<P: Pusher>(
 /// # Errors
 ///
 /// [`OciError`] from the registry, or when the layer is still missing after
-/// [`ATTEMPTS`] read-modify-write rounds.
+/// five read-modify-write rounds.
 pub async fn add_legacy_layer<P: Pusher>(
     p: &P,
     repo: &Repository,

@@ -10,7 +10,7 @@
 //!
 //! The proof of possession is an ECDSA P-256/SHA-256 signature (ASN.1 DER) over the
 //! token's principal name: the verified `email` claim when there is one, else `sub`
-//! ([`IdentityToken::challenge`]). The answer holds the chain as PEM strings, leaf first,
+//! ([`super::token::IdentityToken::challenge`]). The answer holds the chain as PEM strings, leaf first,
 //! under `signedCertificateEmbeddedSct` (the SCT is inside the leaf) or
 //! `signedCertificateDetachedSct` ([`parse_signing_cert_response`]).
 //!
@@ -533,9 +533,18 @@ impl KeylessSigner {
         if spki != key.public().spki_der() {
             return Err(bad("the leaf certifies another public key", None));
         }
-        let verified =
-            x509::verify_chain(&leaf, &self.authorities, now, KeyPurpose::CodeSigning)
-                .map_err(|e| bad("chain to the trusted root's Fulcio authorities", Some(e)))?;
+        // Checked at the leaf's notBefore when the local clock is behind Fulcio's (a
+        // certificate issued "in the future" by a second is not an error); the expiry is
+        // checked against the local clock by the reuse logic.
+        let at = now.max(leaf.not_before());
+        let verified = x509::verify_chain(&leaf, &self.authorities, at, KeyPurpose::CodeSigning)
+            .map_err(|e| bad("chain to the trusted root's Fulcio authorities", Some(e)))?;
+        if leaf.not_after() <= now {
+            return Err(bad(
+                "the certificate has already expired (clock skew?)",
+                None,
+            ));
+        }
         if self.options.require_sct {
             if chain.detached_sct.is_some() {
                 return Err(bad(
