@@ -1312,7 +1312,7 @@ fn failures_name_the_cause_and_leak_no_secret() {
             "sign",
             &run_arg,
             "--key",
-            "awskms:///alias/x",
+            "azurekms://vault.vault.azure.net/key",
             "-o",
             &out_arg,
         ],
@@ -1321,7 +1321,7 @@ fn failures_name_the_cause_and_leak_no_secret() {
     );
     fails_cleanly(
         &out,
-        "awskms:// key references are not supported yet",
+        "azurekms:// key references are not supported yet",
         "s3cr3t",
         &out_file,
     );

@@ -87,8 +87,8 @@ pub struct SignerFlags {
     /// a PKCS#8/SEC1 PEM private key, `hashivault://KEY` (Vault/OpenBao transit;
     /// `VAULT_ADDR`/`VAULT_TOKEN` or the configuration's `signers.kms.auth.*`), or
     /// `k8s://NAMESPACE/SECRET` (its `cosign.key` + `cosign.password`, else `x509.pem`;
-    /// credentials from `KUBECONFIG`). `awskms://`, `gcpkms://`, `azurekms://` are not
-    /// supported yet.
+    /// credentials from `KUBECONFIG`). `awskms://` needs the `awskms` build feature (not
+    /// exercised against AWS); `gcpkms://`, `azurekms://` are not supported yet.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 

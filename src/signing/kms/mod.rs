@@ -2,11 +2,15 @@
 //!
 //! - `hashivault://KEY`: a HashiCorp Vault / OpenBao transit key ([`vault`]), with token
 //!   auth or JWT (Kubernetes service-account) auth — Chains' `signers.kms.auth.*`.
-//! - `awskms://`, `gcpkms://`, `azurekms://`: not supported yet; [`KmsRef::parse`] names
-//!   the scheme in a clear error.
+//! - `awskms://` with the cargo feature `awskms` (`aws` module): AWS KMS through its JSON
+//!   API and SigV4 — request shapes unit-tested only, never exercised against AWS.
+//!   Without the feature, and for `gcpkms://` and `azurekms://`, [`KmsRef::parse`] names
+//!   the scheme in a clear "not supported yet" error.
 //!
 //! A KMS signer reads its public key once, when it is connected, and keeps it.
 
+#[cfg(feature = "awskms")]
+pub mod aws;
 pub mod vault;
 
 use std::path::PathBuf;
@@ -119,6 +123,9 @@ pub enum KmsRef {
         /// The transit key name.
         key: String,
     },
+    /// `awskms://[ENDPOINT]/KEY` (feature `awskms`).
+    #[cfg(feature = "awskms")]
+    AwsKms(aws::AwsKeyRef),
 }
 
 /// The KMS schemes cosign knows.
@@ -151,6 +158,10 @@ impl KmsRef {
             } else {
                 Err(KmsError::BadReference(reference.to_owned()))
             };
+        }
+        #[cfg(feature = "awskms")]
+        if reference.starts_with("awskms://") {
+            return aws::parse_ref(reference).map(Self::AwsKms);
         }
         for scheme in ["awskms://", "gcpkms://", "azurekms://"] {
             if reference.starts_with(scheme) {
@@ -238,6 +249,10 @@ pub async fn connect(
             let config = vault_config(&key, cfg)?;
             Ok(std::sync::Arc::new(VaultSigner::connect(config).await?))
         }
+        #[cfg(feature = "awskms")]
+        KmsRef::AwsKms(_) => Ok(std::sync::Arc::new(
+            aws::AwsKmsSigner::connect(reference).await?,
+        )),
     }
 }
 
@@ -254,8 +269,17 @@ mod tests {
                 key: "hallmark".into()
             })
         );
+        #[cfg(not(feature = "awskms"))]
+        assert!(
+            KmsRef::parse("awskms:///arn:aws:kms:us-east-1:1:key/abc")
+                .err()
+                .is_some_and(|e| e
+                    .to_string()
+                    .contains("awskms:// key references are not supported yet"))
+        );
+        #[cfg(feature = "awskms")]
+        assert!(KmsRef::parse("awskms:///arn:aws:kms:us-east-1:1:key/abc").is_ok());
         for (r, scheme) in [
-            ("awskms:///arn:aws:kms:us-east-1:1:key/abc", "awskms://"),
             (
                 "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k",
                 "gcpkms://",
