@@ -640,3 +640,199 @@ fn cosign_verifies_hallmark_image_signatures() {
         "stack_publish: .sig: cosign v2 verify accepts hallmark's image signature offline, refuses another key"
     );
 }
+
+/// `hallmark attest --keyless` (issue 8): a ServiceAccount token from the stack's API
+/// server and a token from the static issuer, Fulcio certificates with SCTs, Rekor v2 with
+/// a TSA timestamp (from the stack's signing config). cosign v3 and `hallmark verify`
+/// accept the identity and refuse another ServiceAccount's; sigstore-python verifies the
+/// `--bundle-out` bundle with the stack's ClientTrustConfig and refuses another identity.
+#[test]
+fn keyless_attestations_verify_everywhere() {
+    let Some(s) = stack() else { return };
+    let var = |n: &str| {
+        let v = std::env::var(n).ok().filter(|v| !v.is_empty());
+        assert!(
+            v.is_some() || std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "{n} not set"
+        );
+        v
+    };
+    let (
+        Some(kubectl),
+        Some(mint_sa),
+        Some(k8s_issuer),
+        Some(mint),
+        Some(issuer),
+        Some(trust_config),
+        Some(python),
+    ) = (
+        var("HALLMARK_STACK_KUBECTL"),
+        var("HALLMARK_STACK_MINT_SA_TOKEN"),
+        var("HALLMARK_STACK_K8S_ISSUER"),
+        var("HALLMARK_STACK_MINT_TOKEN"),
+        var("HALLMARK_STACK_OIDC_ISSUER"),
+        var("HALLMARK_STACK_TRUST_CONFIG"),
+        var("HALLMARK_STACK_SIGSTORE_PYTHON"),
+    )
+    else {
+        eprintln!("stack_publish: keyless skipped (parts 2 and 3 of the stack are not up)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("docker")).unwrap_or_else(|e| panic!("{e}"));
+    let c = Ctx { s: &s, dir };
+    std::fs::write(
+        dir.join("predicate.json"),
+        r#"{"buildDefinition":{"buildType":"https://hallmark.test/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://hallmark.test/keyless"}}}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ns = format!("keyless-{}", std::process::id());
+    let _ = run(dir, &kubectl, &["create", "namespace", &ns], &[]);
+    for sa in ["builder", "other"] {
+        let _ = run(
+            dir,
+            &kubectl,
+            &["create", "serviceaccount", sa, "-n", &ns],
+            &[],
+        );
+    }
+    let token = run(dir, &mint_sa, &[&ns, "builder"], &[]);
+    ok(&token, "minting a ServiceAccount token");
+    std::fs::write(dir.join("sa.token"), &token.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let attest = |image: &str, token_args: &[&str], extra: &[&str]| {
+        let mut args = vec![
+            "attest",
+            image,
+            "--predicate",
+            "predicate.json",
+            "--type",
+            "slsaprovenance1",
+            "--keyless",
+            "--signing-config",
+            &s.signing_config,
+            "--trusted-root",
+            &s.trusted_root,
+        ];
+        args.extend_from_slice(token_args);
+        args.extend_from_slice(extra);
+        run(dir, env!("CARGO_BIN_EXE_hallmark"), &args, &[])
+    };
+    let both = |image: &str, identity: &str, iss: &str| {
+        let cosign = run(
+            dir,
+            &s.cosign,
+            &[
+                "verify-attestation",
+                "--type",
+                "slsaprovenance1",
+                "--trusted-root",
+                &s.trusted_root,
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                iss,
+                image,
+            ],
+            &[],
+        );
+        let hallmark = run(
+            dir,
+            env!("CARGO_BIN_EXE_hallmark"),
+            &[
+                "verify",
+                image,
+                "--type",
+                "slsaprovenance1",
+                "--trusted-root",
+                &s.trusted_root,
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                iss,
+            ],
+            &[],
+        );
+        (cosign.status.success(), hallmark.status.code())
+    };
+
+    // A ServiceAccount token from the API server.
+    let image = c.image(&format!("{}/publish/keyless-sa", s.referrers), &[]);
+    ok(
+        &attest(&image, &["--identity-token-file", "sa.token"], &[]),
+        "hallmark attest --keyless (ServiceAccount)",
+    );
+    let me = format!("https://kubernetes.io/namespaces/{ns}/serviceaccounts/builder");
+    let other = format!("https://kubernetes.io/namespaces/{ns}/serviceaccounts/other");
+    assert_eq!(
+        both(&image, &me, &k8s_issuer),
+        (true, Some(0)),
+        "cosign and hallmark accept the ServiceAccount identity"
+    );
+    assert_eq!(
+        both(&image, &other, &k8s_issuer),
+        (false, Some(1)),
+        "both refuse another ServiceAccount's identity"
+    );
+    eprintln!(
+        "stack_publish: keyless (ServiceAccount, Rekor v2 + TSA): cosign v3 and hallmark verify it, refuse another SA"
+    );
+
+    // A static-issuer token; the bundle also goes to a file for sigstore-python.
+    let email = format!("keyless-{}@hallmark.test", std::process::id());
+    let token = run(dir, &mint, &[&email], &[]);
+    ok(&token, "minting a token");
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let image = c.image(&format!("{}/publish/keyless-email", s.referrers), &[]);
+    ok(
+        &attest(
+            &image,
+            &["--identity-token", &token],
+            &["--bundle-out", "bundle.json"],
+        ),
+        "hallmark attest --keyless (static issuer)",
+    );
+    assert_eq!(both(&image, &email, &issuer), (true, Some(0)));
+    assert_eq!(
+        both(&image, "someone-else@hallmark.test", &issuer),
+        (false, Some(1))
+    );
+    // sigstore-python checks the statement's subject against a file: the image manifest.
+    let manifest = run(dir, &s.crane, &["manifest", &image], &[]);
+    ok(&manifest, "crane manifest");
+    std::fs::write(dir.join("manifest.json"), &manifest.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let py = |identity: &str| {
+        run(
+            dir,
+            &python,
+            &[
+                "--trust-config",
+                &trust_config,
+                "verify",
+                "identity",
+                "--bundle",
+                "bundle.json",
+                "--cert-identity",
+                identity,
+                "--cert-oidc-issuer",
+                &issuer,
+                "manifest.json",
+            ],
+            &[],
+        )
+    };
+    let good = py(&email);
+    assert!(
+        good.status.success(),
+        "sigstore-python: {}{}",
+        String::from_utf8_lossy(&good.stdout),
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert!(
+        !py("someone-else@hallmark.test").status.success(),
+        "sigstore-python must refuse another identity"
+    );
+    eprintln!(
+        "stack_publish: keyless (static issuer): cosign v3, hallmark and sigstore-python (--bundle-out) verify it, refuse another identity"
+    );
+}

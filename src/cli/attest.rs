@@ -11,6 +11,8 @@ use serde_json::json;
 
 use super::Outcome;
 use super::registry::RegistryArgs;
+use super::sign::SignerFlags;
+use crate::config::Config;
 use crate::dsse::IN_TOTO_PAYLOAD_TYPE;
 use crate::oci::{ImageRef, Repository};
 use crate::publish::{Attestation, BundleFormat, Material, OciSink, publish};
@@ -18,6 +20,7 @@ use crate::rekor::upload::{DsseEntryKind, SignerMaterial, legacy_bundle_annotati
 use crate::rekor::v2::RekorV2Client;
 use crate::rekor::{self, RekorClient};
 use crate::signing;
+
 use crate::trust::TrustedRoot;
 use crate::trust::signing_config::SigningConfig;
 use crate::verify::PredicateType;
@@ -59,10 +62,10 @@ pub struct AttestArgs {
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     pub predicate_type: String,
 
-    /// The signing key: a cosign-encrypted private key (password from `COSIGN_PASSWORD`)
-    /// or an unencrypted PKCS#8/SEC1 PEM key.
-    #[arg(long, value_name = "KEY")]
-    pub key: String,
+    /// The signer: a key reference (file, `hashivault://`, `k8s://`) or keyless through
+    /// Fulcio, with its token source and trust material.
+    #[command(flatten)]
+    pub signer: SignerFlags,
 
     /// Upload to the transparency log (cosign's flag). With `false` the attestation is
     /// verifiable only with `--insecure-ignore-tlog`.
@@ -71,18 +74,8 @@ pub struct AttestArgs {
 
     /// Rekor v1 to log in. Default: the signing config's log, else
     /// `https://rekor.sigstore.dev`.
-    #[arg(long, value_name = "URL", conflicts_with = "signing_config")]
+    #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
-
-    /// cosign's `signing_config.json`: the Rekor log (v1, or v2 with the config's
-    /// timestamp authority) is chosen from it as cosign does.
-    #[arg(long, value_name = "FILE")]
-    pub signing_config: Option<PathBuf>,
-
-    /// The trusted root every log entry is checked against before it is recorded.
-    /// Default: the embedded public-good root.
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
 
     /// The Rekor v1 entry type of the attestation: `dsse` (cosign's default) or `intoto`.
     #[arg(long, value_enum, default_value_t = EntryKind::Dsse, value_name = "KIND")]
@@ -155,8 +148,9 @@ async fn log_attestation(
     args: &AttestArgs,
     attestation: &Attestation,
     material: &SignerMaterial,
+    signed_time: Option<jiff::Timestamp>,
 ) -> anyhow::Result<Logged> {
-    let trust = match &args.trusted_root {
+    let trust = match &args.signer.trusted_root {
         Some(p) => TrustedRoot::from_file(p)
             .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
             .with_context(|| format!("reading trusted root {}", p.display()))?,
@@ -166,7 +160,7 @@ async fn log_attestation(
         .registry
         .timeout()
         .max(std::time::Duration::from_secs(20));
-    let (url, version) = match (&args.rekor_url, &args.signing_config) {
+    let (url, version) = match (&args.rekor_url, &args.signer.signing_config) {
         (Some(u), _) => (u.clone(), 1),
         (None, Some(path)) => {
             let bytes =
@@ -190,9 +184,15 @@ async fn log_attestation(
         |e: &dyn std::error::Error| anyhow::anyhow!("logging in {url}: {}", super::error_chain(e));
     if version == 2 {
         let client = RekorV2Client::new(&url, timeout).map_err(|e| fail(&e))?;
-        let entry = rekor::v2::upload_dsse(&client, &attestation.envelope, material, &trust, None)
-            .await
-            .map_err(|e| fail(&e))?;
+        let entry = rekor::v2::upload_dsse(
+            &client,
+            &attestation.envelope,
+            material,
+            &trust,
+            signed_time,
+        )
+        .await
+        .map_err(|e| fail(&e))?;
         let index = entry.log_index;
         return Ok(Logged {
             entry,
@@ -251,27 +251,62 @@ pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(parse_repository)
         .transpose()?;
-    let password = signing::password_from_env()?;
-    let signer = signing::LocalSigner::from_file(
-        std::path::Path::new(&args.key),
-        password.as_deref().map(|p| p.as_slice()),
-    )?;
-    let envelope = signing::sign_envelope(&signer, IN_TOTO_PAYLOAD_TYPE, &payload)?;
+    if args.rekor_url.is_some() && args.signer.signing_config.is_some() {
+        bail!("--rekor-url and --signing-config both choose the log: give one");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let built = runtime.block_on(args.signer.build(&Config::default(), true))?;
+    let mut signed = runtime
+        .block_on(signing::sign_envelope_async(
+            built.signer.as_ref(),
+            IN_TOTO_PAYLOAD_TYPE,
+            &payload,
+        ))
+        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+        .with_context(|| format!("signing with {}", built.what))?;
+    if let Some(tsa) = &built.tsa
+        && let Some(sig) = signed.envelope.signatures.first()
+    {
+        let ts = runtime
+            .block_on(tsa.timestamp(&sig.sig))
+            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+            .context("timestamping the signature")?;
+        signed.timestamps.push(ts);
+    }
+    let (material, log_material) = match &signed.certificate_chain {
+        Some(chain) => {
+            let leaf = chain
+                .first()
+                .context("the keyless signer returned no certificate")?;
+            (
+                Material::Certificates(chain.to_vec()),
+                SignerMaterial::certificate(leaf).map_err(|e| anyhow::anyhow!(e.to_string()))?,
+            )
+        }
+        None => (
+            Material::Key,
+            SignerMaterial::Key(signed.public_key.clone()),
+        ),
+    };
     let mut attestation = Attestation {
-        envelope,
+        envelope: signed.envelope,
         predicate_type,
-        material: Material::Key,
+        material,
         tlog_entries: Vec::new(),
         rekor_annotation: None,
-        timestamps: Vec::new(),
+        timestamps: signed.timestamps,
     };
     if args.tlog_upload {
-        let material = SignerMaterial::Key(signing::Signer::public_key(&signer).clone());
-        let logged = runtime.block_on(log_attestation(args, &attestation, &material))?;
+        let signed_time = (!attestation.timestamps.is_empty()).then(jiff::Timestamp::now);
+        let logged = runtime.block_on(log_attestation(
+            args,
+            &attestation,
+            &log_material,
+            signed_time,
+        ))?;
         attestation.tlog_entries = vec![logged.entry];
         attestation.rekor_annotation = logged.annotation;
         eprintln!("logged in {} at index {}", logged.url, logged.index);

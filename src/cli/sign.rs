@@ -117,12 +117,16 @@ pub struct SignerFlags {
     pub fulcio_url: Option<String>,
 
     /// A Sigstore trusted root (`trusted_root.json`) the Fulcio certificate and its SCT
-    /// must verify against (default: the embedded Sigstore public-good root).
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    /// must verify against (default: the embedded Sigstore public-good root). `hallmark
+    /// attest` also checks its transparency-log entries against it (with any signer);
+    /// `hallmark sign` takes it only with `--keyless`.
+    #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
 
-    /// A Sigstore signing config (`signing_config.json`) naming Fulcio (`caUrls`).
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    /// A Sigstore signing config (`signing_config.json`) naming Fulcio (`caUrls`) and the
+    /// timestamp authorities; `hallmark attest` also picks its Rekor log from it (with any
+    /// signer); `hallmark sign` takes it only with `--keyless`.
+    #[arg(long, value_name = "FILE")]
     pub signing_config: Option<PathBuf>,
 
     /// Keyless, when a bundle is written: an RFC 3161 timestamp authority whose timestamp over
@@ -216,6 +220,13 @@ fn output_name(run: &Run, statement_only: bool) -> String {
 ///
 /// Unreadable or malformed input, an unusable key, or an output that cannot be written.
 pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
+    if args.signer.key.is_some()
+        && (args.signer.trusted_root.is_some() || args.signer.signing_config.is_some())
+    {
+        bail!(
+            "--trusted-root and --signing-config are for --keyless signing: `hallmark sign --key` does not use them"
+        );
+    }
     let config = match &args.config {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
