@@ -429,6 +429,84 @@ fn cosign_verifies_what_hallmark_publishes() {
         String::from_utf8_lossy(&no_creds.stderr).contains("401"),
         "the error names the HTTP status"
     );
+    // The same credentials from a Kubernetes dockerconfigjson Secret (no docker config).
+    if let Ok(kubectl) = std::env::var("HALLMARK_STACK_KUBECTL") {
+        let ns = format!("regcred-{}", std::process::id());
+        let _ = run(dir, &kubectl, &["create", "namespace", &ns], &[]);
+        ok(
+            &run(
+                dir,
+                &kubectl,
+                &[
+                    "create",
+                    "secret",
+                    "docker-registry",
+                    "regcred",
+                    "-n",
+                    &ns,
+                    &format!("--docker-server={}", s.tls),
+                    &format!("--docker-username={}", s.tls_user),
+                    &format!("--docker-password={}", s.tls_password),
+                ],
+                &[],
+            ),
+            "kubectl create secret docker-registry",
+        );
+        let secret = format!("{ns}/regcred");
+        let nowhere = dir.join("nowhere").to_string_lossy().into_owned();
+        let with_secret = run(
+            dir,
+            env!("CARGO_BIN_EXE_hallmark"),
+            &[
+                "attest",
+                &image,
+                "--predicate",
+                "predicate.json",
+                "--key",
+                "key.key",
+                "--tlog-upload=false",
+                "--registry-ca",
+                &s.tls_ca,
+                "--registry-secret",
+                &secret,
+            ],
+            &[("DOCKER_CONFIG", nowhere.as_str())],
+        );
+        ok(
+            &with_secret,
+            "hallmark attest --registry-secret (dockerconfigjson Secret)",
+        );
+        let missing = run(
+            dir,
+            env!("CARGO_BIN_EXE_hallmark"),
+            &[
+                "attest",
+                &image,
+                "--predicate",
+                "predicate.json",
+                "--key",
+                "key.key",
+                "--tlog-upload=false",
+                "--registry-ca",
+                &s.tls_ca,
+                "--registry-secret",
+                &format!("{ns}/no-such-secret"),
+            ],
+            &[("DOCKER_CONFIG", nowhere.as_str())],
+        );
+        assert_eq!(
+            missing.status.code(),
+            Some(2),
+            "a missing Secret is an error"
+        );
+        assert!(
+            String::from_utf8_lossy(&missing.stderr).contains("no-such-secret"),
+            "the error names the Secret"
+        );
+        eprintln!(
+            "stack_publish: TLS registry: credentials from a kubernetes.io/dockerconfigjson Secret work; a missing Secret is named"
+        );
+    }
     eprintln!(
         "stack_publish: TLS registry: pushes with CA and credentials; error naming the cause without either"
     );

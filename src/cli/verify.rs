@@ -872,6 +872,7 @@ mod tests {
                 insecure_registries: Vec::new(),
                 registry_cas: Vec::new(),
                 registry_timeout: 5,
+                registry_secret: None,
             },
             rekor_url: None,
             offline: false,
