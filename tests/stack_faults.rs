@@ -284,4 +284,66 @@ async fn every_fault_names_its_cause() {
             "stack_faults: attest, {fault:?} on {method:?} {path}: exit 2, cause named, nothing published"
         );
     }
+
+    // Rekor behind the proxy: a failing or garbled log must stop the publication.
+    let (Some(rekor), Some(root)) = (
+        env("HALLMARK_STACK_REKOR_URL"),
+        env("HALLMARK_STACK_TRUSTED_ROOT"),
+    ) else {
+        return;
+    };
+    let rekor_proxy = FaultProxy::start(rekor.trim_start_matches("http://")).await;
+    let rekor_via = format!("http://{}", rekor_proxy.addr);
+    let cases: [(Fault, &[&str]); 2] = [
+        (Fault::ServerError, &["HTTP 500"]),
+        (Fault::NonJsonManifest, &["Rekor", "log entry"]),
+    ];
+    for (i, (fault, causes)) in cases.into_iter().enumerate() {
+        let (real, _, digest) = image(&format!("rekor-{i}"));
+        rekor_proxy.set(fault, Some("POST"), "/api/v1/log/entries");
+        let out = blocking(
+            hallmark.to_owned(),
+            [
+                "attest",
+                &real,
+                "--predicate",
+                "predicate.json",
+                "--type",
+                "slsaprovenance",
+                "--key",
+                "key.key",
+                "--rekor-url",
+                &rekor_via,
+                "--trusted-root",
+                &root,
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let all = text(&out);
+        assert!(rekor_proxy.hits() > 0, "{fault:?}: never triggered");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{fault:?} from Rekor: attest must fail: {all}"
+        );
+        assert!(
+            causes.iter().all(|c| all.contains(c)),
+            "{fault:?}: the error must name the cause ({causes:?}): {all}"
+        );
+        let (repo, _) = real.split_once('@').unwrap_or_default();
+        let tag = digest.replace(':', "-");
+        for t in [format!("{repo}:{tag}.att"), format!("{repo}:{tag}")] {
+            assert!(
+                !run(&dir, &crane, &["manifest", &t]).status.success(),
+                "{fault:?}: {t} must not exist"
+            );
+        }
+        eprintln!(
+            "stack_faults: Rekor {fault:?} on POST entries: exit 2, cause named, nothing published"
+        );
+    }
 }

@@ -367,6 +367,56 @@ fn cosign_verifies_what_hallmark_publishes() {
         "stack_publish: legacy .att: cosign v2 verifies it offline from the Rekor bundle annotation (an unreachable --rekor-url), refuses another key; rekor-cli finds and shows the entry"
     );
 
+    // storage.oci.repository / COSIGN_REPOSITORY: the attestation lives in another repository.
+    let image = c.image(&format!("{}/publish/app", s.registry), &[]);
+    let store = format!("{}/publish/attestations", s.registry);
+    ok(
+        &c.attest(&image, "key.key", "legacy", &["--repository", &store]),
+        "hallmark attest --repository",
+    );
+    assert_eq!(c.counts(&image), (0, 0), "nothing beside the image itself");
+    let digest = image.split_once('@').map(|(_, d)| d).unwrap_or_default();
+    let in_store = run(
+        dir,
+        &s.crane,
+        &[
+            "manifest",
+            &format!("{store}:{}.att", digest.replace(':', "-")),
+        ],
+        &[],
+    );
+    assert!(in_store.status.success(), "the .att is in the --repository");
+    let v2_repo = |key: &str| {
+        run(
+            dir,
+            &s.cosign2,
+            &[
+                "verify-attestation",
+                "--key",
+                key,
+                "--type",
+                "slsaprovenance",
+                "--rekor-url",
+                "http://127.0.0.1:9",
+                &image,
+            ],
+            &[
+                ("SIGSTORE_REKOR_PUBLIC_KEY", s.rekor_pubkey.as_str()),
+                ("COSIGN_REPOSITORY", store.as_str()),
+            ],
+        )
+        .status
+        .success()
+    };
+    assert!(
+        v2_repo("key.pub"),
+        "cosign v2 (COSIGN_REPOSITORY) verifies the attestation in --repository"
+    );
+    assert!(!v2_repo("other.pub"), "and refuses another key");
+    eprintln!(
+        "stack_publish: --repository: the .att goes to another repository; cosign v2 with COSIGN_REPOSITORY verifies it"
+    );
+
     // The TLS + htpasswd registry, with docker credentials and the stack's CA.
     let tls_env = [("SSL_CERT_FILE", s.tls_ca.as_str())];
     ok(

@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub enum Fault {
     /// Forward untouched.
     None,
-    /// A 200 whose body is HTML, not a manifest (digest header dropped).
+    /// A success whose body is HTML, not a manifest or JSON answer (digest header dropped).
     NonJsonManifest,
     /// A manifest whose `mediaType` is rewritten to an unknown type (digest header dropped).
     WrongMediaType,
@@ -224,7 +224,7 @@ async fn serve(
     let drop_digest =
         |h: &mut Vec<(String, String)>| h.retain(|(k, _)| k != "docker-content-digest");
     match fault {
-        Fault::NonJsonManifest if status == 200 => {
+        Fault::NonJsonManifest if (200..300).contains(&status) => {
             out = b"<html><body>not a manifest</body></html>".to_vec();
             drop_digest(&mut out_headers);
         }
