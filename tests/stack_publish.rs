@@ -10,6 +10,10 @@
 //! unless `HALLMARK_REQUIRE_STACK=1` (set by `tests/run stack`).
 #![allow(clippy::panic)] // Tests report failures by panicking.
 
+mod support;
+
+use support::peers::{ok, run, stdout};
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -58,34 +62,6 @@ fn stack() -> Option<Stack> {
         eprintln!("stack_publish: skipped, no stack (eval \"$(tests/stack/env)\" to run it)");
     }
     s
-}
-
-fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new("timeout");
-    c.arg("180").arg(program).args(args).current_dir(dir);
-    c.env("DOCKER_CONFIG", dir.join("docker"))
-        .env("TUF_ROOT", dir.join("tuf"))
-        .env("COSIGN_PASSWORD", "")
-        .env("COSIGN_YES", "true");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output()
-        .unwrap_or_else(|e| panic!("running {program}: {e}"))
-}
-
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 struct Ctx<'a> {
