@@ -113,6 +113,24 @@ pub trait TransparencyLog: Send + Sync {
     ) -> impl Future<Output = Result<Option<TransparencyLogEntry>, RekorError>> + Send;
 }
 
+/// The base URL (without a trailing `/`) and an HTTP client with `timeout`, shared by the
+/// Rekor v1, Rekor v2 and tiles clients.
+fn http_client(base_url: &str, timeout: Duration) -> Result<(String, reqwest::Client), RekorError> {
+    let base = base_url.trim_end_matches('/').to_owned();
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        return Err(RekorError::Config(format!(
+            "`{base_url}` is not an http(s) URL"
+        )));
+    }
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("hallmark/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| RekorError::Config(e.to_string()))?;
+    Ok((base, http))
+}
+
 /// A Rekor v1 client.
 pub struct RekorClient {
     base: String,
@@ -126,18 +144,7 @@ impl RekorClient {
     ///
     /// [`RekorError::Config`] when the URL is not http(s) or the HTTP client cannot be built.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, RekorError> {
-        let base = base_url.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(RekorError::Config(format!(
-                "`{base_url}` is not an http(s) URL"
-            )));
-        }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("hallmark/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| RekorError::Config(e.to_string()))?;
+        let (base, http) = http_client(base_url, timeout)?;
         Ok(Self { base, http })
     }
 

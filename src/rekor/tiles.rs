@@ -161,18 +161,7 @@ impl TilesClient {
     ///
     /// [`RekorError::Config`] when the URL is not http(s) or the client cannot be built.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, RekorError> {
-        let base = base_url.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(RekorError::Config(format!(
-                "`{base_url}` is not an http(s) URL"
-            )));
-        }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("hallmark/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| RekorError::Config(e.to_string()))?;
+        let (base, http) = super::http_client(base_url, timeout)?;
         Ok(Self { base, http })
     }
 

@@ -164,19 +164,8 @@ impl RekorV2Client {
     ///
     /// [`RekorError::Config`] when the URL is not http(s) or the HTTP client cannot be built.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, RekorError> {
-        let base = base_url.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(RekorError::Config(format!(
-                "`{base_url}` is not an http(s) URL"
-            )));
-        }
         let timeout = timeout.max(MIN_WRITE_TIMEOUT);
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("hallmark/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| RekorError::Config(e.to_string()))?;
+        let (base, http) = super::http_client(base_url, timeout)?;
         let tiles = super::tiles::TilesClient::new(&base, timeout)?;
         Ok(Self { base, http, tiles })
     }
