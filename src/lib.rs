@@ -19,6 +19,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod config;
+pub mod controller;
 pub mod dsse;
 pub mod oci;
 pub mod provenance;

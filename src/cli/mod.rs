@@ -22,6 +22,7 @@ macro_rules! outln {
 
 pub mod attest;
 pub mod conformance;
+pub mod controller;
 pub mod keys;
 pub mod registry;
 pub mod search;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Find entries in Rekor v1 by image digest, email SAN or key; each is verified, and
     /// shown with the Tekton run it came from.
     Search(Box<search::SearchArgs>),
+    /// The daemon beside Tekton: watch finished TaskRuns and PipelineRuns, sign each once,
+    /// publish to Rekor and the registry, and record the outcome on the run.
+    Controller(Box<controller::ControllerArgs>),
     /// Write a cosign-compatible key pair (encrypted private key and public key).
     GenerateKeyPair(keys::GenerateKeyPairArgs),
     /// The sigstore-conformance client protocol (`tests/conformance/entrypoint` calls it).
@@ -108,6 +112,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Verify(a) => verify::run(a),
         Command::Attest(a) => attest::run(a),
         Command::Search(a) => search::run(a),
+        Command::Controller(a) => controller::run(a),
         Command::GenerateKeyPair(a) => keys::run(a),
         Command::Conformance(a) => conformance::run(a),
     };

@@ -663,11 +663,24 @@ impl Config {
     /// [`ConfigError::Syntax`] for invalid YAML/JSON, [`ConfigError::Document`] for a
     /// document of another shape, and the errors of [`Config::from_map`].
     pub fn from_document(bytes: &[u8]) -> Result<(Config, Vec<Warning>), ConfigError> {
+        Config::from_map(&document_map(bytes)?)
+    }
+}
+
+/// The flat key map of a configuration document: a ConfigMap manifest's `data:` or a flat
+/// YAML/JSON map (what [`Config::from_document`] parses).
+///
+/// # Errors
+///
+/// [`ConfigError::Syntax`] for invalid YAML/JSON, [`ConfigError::Document`] for a
+/// document of another shape.
+pub fn document_map(bytes: &[u8]) -> Result<BTreeMap<String, String>, ConfigError> {
+    {
         let doc: serde_yaml_ng::Value =
             serde_yaml_ng::from_slice(bytes).map_err(ConfigError::Syntax)?;
         let map = match &doc {
             serde_yaml_ng::Value::Mapping(m) => m,
-            serde_yaml_ng::Value::Null => return Config::from_map(&BTreeMap::new()),
+            serde_yaml_ng::Value::Null => return Ok(BTreeMap::new()),
             _ => return Err(ConfigError::Document("expected a mapping".into())),
         };
         let is_configmap = map
@@ -677,7 +690,7 @@ impl Config {
         let data = if is_configmap {
             match map.get("data") {
                 None | Some(serde_yaml_ng::Value::Null) => {
-                    return Config::from_map(&BTreeMap::new());
+                    return Ok(BTreeMap::new());
                 }
                 Some(serde_yaml_ng::Value::Mapping(d)) => d,
                 Some(_) => return Err(ConfigError::Document("data: expected a mapping".into())),
@@ -703,9 +716,11 @@ impl Config {
             };
             flat.insert(key.to_owned(), value);
         }
-        Config::from_map(&flat)
+        Ok(flat)
     }
+}
 
+impl Config {
     /// The formatter options this configuration implies for an artifact kind.
     #[must_use]
     pub fn format_options(&self, pipelinerun: bool) -> FormatOptions {

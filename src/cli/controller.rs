@@ -1,0 +1,326 @@
+//! `hallmark controller`: the daemon beside Tekton (see [`crate::controller`]).
+//!
+//! Flags choose where the configuration comes from (`--configmap NS/NAME`, hot-reloaded,
+//! or `--config FILE`), the signer (the configuration's, or the signer flags), the
+//! namespaces, the workers, leader election and the metrics address.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+use super::Outcome;
+use super::registry::RegistryArgs;
+use super::sign::SignerFlags;
+use crate::config::Config;
+use crate::controller::engine::{Engine, Settings, SignerHandle, Signers};
+use crate::controller::record::DecideOptions;
+use crate::controller::{self, Controller, RunOptions};
+use crate::rekor::RekorClient;
+use crate::rekor::upload::{DsseEntryKind, LogTarget};
+use crate::trust::TrustedRoot;
+
+/// Parse `15s`, `2m`, `1h30m`, `500ms` (jiff's friendly duration format).
+fn duration(s: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = s
+        .parse()
+        .map_err(|e| format!("{s:?} is not a duration like 15s, 2m or 1h30m: {e}"))?;
+    Duration::try_from(d).map_err(|_| format!("{s:?}: a duration must not be negative"))
+}
+
+fn ns_name(s: &str) -> Result<(String, String), String> {
+    s.split_once('/')
+        .filter(|(n, a)| !n.is_empty() && !a.is_empty() && !a.contains('/'))
+        .map(|(n, a)| (n.to_owned(), a.to_owned()))
+        .ok_or_else(|| format!("{s:?}: expected NAMESPACE/NAME"))
+}
+
+/// Flags of `hallmark controller`.
+#[derive(Debug, clap::Args)]
+pub struct ControllerArgs {
+    /// The kubeconfig (default: `KUBECONFIG`, `~/.kube/config`, else the pod's service
+    /// account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Watch only this namespace (repeatable). Default: all namespaces.
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// The Chains configuration ConfigMap (`chains-config` keys), watched: a change
+    /// rebuilds the signers and re-queues runs that waited on a configuration problem.
+    #[arg(long, value_name = "NS/NAME", value_parser = ns_name, conflicts_with = "config")]
+    pub configmap: Option<(String, String)>,
+
+    /// The Chains configuration as a file (a ConfigMap manifest or a flat map of its
+    /// keys). Read once at start-up.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The signer, overriding the configuration's (`--key` takes a file,
+    /// `k8s://NS/SECRET`, `hashivault://KEY`; `--keyless` signs through Fulcio).
+    #[command(flatten)]
+    pub signer: SignerFlags,
+
+    /// Concurrent workers (runs signed and published at once).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub workers: usize,
+
+    /// Leader election on this Lease (`NAMESPACE/NAME`): only the holder works. Without
+    /// it, run a single replica.
+    #[arg(long, value_name = "NS/NAME", value_parser = ns_name)]
+    pub lease: Option<(String, String)>,
+
+    /// How long a Lease holds without renewal (renewed every third of it).
+    #[arg(long, default_value = "15s", value_parser = duration, value_name = "DURATION")]
+    pub lease_duration: Duration,
+
+    /// This replica's identity (claims, Lease holder, Events). Default: `$POD_NAME`, else
+    /// the host name, with the process id.
+    #[arg(long, value_name = "ID")]
+    pub identity: Option<String>,
+
+    /// Where to serve `/metrics`, `/healthz` and `/readyz`.
+    #[arg(long, default_value = "127.0.0.1:9090", value_name = "ADDR")]
+    pub metrics_addr: std::net::SocketAddr,
+
+    /// Failed attempts retried before a run is recorded `failed`.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub max_retries: u32,
+
+    /// The first retry's delay; each retry doubles it (at most 64 times).
+    #[arg(long, default_value = "2s", value_parser = duration, value_name = "DURATION")]
+    pub retry_base: Duration,
+
+    /// How long a run being deleted may wait for its signature before the finalizer is
+    /// released anyway.
+    #[arg(long, default_value = "60s", value_parser = duration, value_name = "DURATION")]
+    pub finalizer_deadline: Duration,
+
+    /// A claim older than this (its controller died) is taken over.
+    #[arg(long, default_value = "5m", value_parser = duration, value_name = "DURATION")]
+    pub claim_ttl: Duration,
+
+    /// The Rekor v1 entry type of attestations.
+    #[arg(long, value_enum, default_value_t = super::attest::EntryKind::Dsse, value_name = "KIND")]
+    pub rekor_entry_type: super::attest::EntryKind,
+
+    /// How to reach registries.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Tests only: honour `HALLMARK_FAILPOINT=after-sign|after-rekor|after-oci`, which makes
+    /// the process exit at that step.
+    #[arg(long, hide = true)]
+    pub insecure_test_failpoints: bool,
+}
+
+fn identity(args: &ControllerArgs) -> String {
+    if let Some(i) = &args.identity {
+        return i.clone();
+    }
+    let host = std::env::var("POD_NAME")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "hallmark".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// Build everything a configuration implies. A problem with the configuration or the
+/// signer does not fail: it becomes the `signers` error that runs report.
+async fn settings(args: &ControllerArgs, data: &BTreeMap<String, String>) -> Settings {
+    let trust = match &args.signer.trusted_root {
+        Some(p) => TrustedRoot::from_file(p)
+            .map_err(|e| format!("--trusted-root {}: {}", p.display(), super::error_chain(&e))),
+        None => TrustedRoot::public_good().map_err(|e| super::error_chain(&e)),
+    };
+    let (config, problem) = match Config::from_map(data) {
+        Ok((c, warnings)) => {
+            for w in warnings {
+                tracing::warn!("configuration: {w}");
+            }
+            (c, None)
+        }
+        Err(e) => (Config::default(), Some(super::error_chain(&e))),
+    };
+    let signers = match (problem, &trust) {
+        (Some(p), _) => Err(p),
+        (None, Err(e)) => Err(e.clone()),
+        (None, Ok(_)) => match args.signer.build(&config, true).await {
+            Ok(b) => {
+                let h = SignerHandle {
+                    signer: b.signer,
+                    what: b.what,
+                    tsa: b.tsa,
+                };
+                Ok(Signers {
+                    taskrun: h.clone(),
+                    pipelinerun: h.clone(),
+                    oci: h,
+                })
+            }
+            Err(e) => Err(format!("{e:#}")),
+        },
+    };
+    let log = if config.transparency.enabled {
+        let kind = match args.rekor_entry_type {
+            super::attest::EntryKind::Dsse => DsseEntryKind::Dsse,
+            super::attest::EntryKind::Intoto => DsseEntryKind::Intoto,
+        };
+        match RekorClient::new(&config.transparency.url, Duration::from_secs(30)) {
+            Ok(client) => Some(LogTarget::V1 { client, kind }),
+            Err(e) => {
+                tracing::error!("transparency.url: {}", super::error_chain(&e));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Err(e) = &signers {
+        tracing::error!(problem = %e, "configuration problem: runs stay unsigned until it is fixed");
+    }
+    Settings {
+        config,
+        signers,
+        log,
+        trust: Arc::new(trust.unwrap_or_default()),
+        max_retries: args.max_retries,
+        retry_base: args.retry_base,
+    }
+}
+
+/// Run `hallmark controller`.
+///
+/// # Errors
+///
+/// Unusable flags, no Kubernetes configuration, or a metrics address in use.
+pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
+    if args.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    crate::controller::engine::set_failpoints_enabled(args.insecure_test_failpoints);
+    let registry = args.registry.client()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let client = controller::kube::client(args.kubeconfig.as_deref())
+            .await
+            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+        let data = match (&args.configmap, &args.config) {
+            (Some((ns, name)), _) => controller::kube::configmap_data(&client, ns, name)
+                .await
+                .with_context(|| format!("reading ConfigMap {ns}/{name}"))?
+                .unwrap_or_default(),
+            (None, Some(path)) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                crate::config::document_map(&bytes)
+                    .with_context(|| format!("in {}", path.display()))?
+            }
+            (None, None) => BTreeMap::new(),
+        };
+        let identity = identity(args);
+        let store = controller::kube::KubeStore::new(client.clone(), &identity);
+        let engine = Engine {
+            store,
+            registry,
+            settings: std::sync::RwLock::new(Arc::new(settings(args, &data).await)),
+            decide: DecideOptions {
+                holder: identity.clone(),
+                claim_ttl: args.claim_ttl,
+                finalizer_deadline: args.finalizer_deadline,
+            },
+        };
+        let ctl = Controller::new(engine);
+        let ready = Arc::new(AtomicBool::new(false));
+        let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+            .await
+            .with_context(|| format!("--metrics-addr {}", args.metrics_addr))?;
+        let refresh: Arc<dyn Fn() + Send + Sync> = {
+            let (m, q) = (Arc::clone(&ctl.metrics), Arc::clone(&ctl.queue));
+            Arc::new(move || {
+                let (depth, oldest) = q.depth();
+                m.queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
+                m.queue_oldest.set(oldest);
+            })
+        };
+        tokio::spawn(controller::metrics::serve(
+            listener,
+            Arc::clone(&ctl.metrics),
+            Arc::clone(&ready),
+            refresh,
+        ));
+        if let Some((ns, name)) = args.configmap.clone() {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(controller::kube::watch_configmap(
+                client.clone(),
+                ns,
+                name,
+                move |d| {
+                    let _ = tx.send(d);
+                },
+            ));
+            let ctl2 = ctl.clone();
+            let args_ptr: &'static ControllerArgs = Box::leak(Box::new(args.clone_for_reload()));
+            tokio::spawn(async move {
+                let mut first = true;
+                while let Some(d) = rx.recv().await {
+                    if first {
+                        // The initial state was read at start-up.
+                        first = false;
+                        continue;
+                    }
+                    tracing::info!("configuration changed: rebuilding the signers");
+                    ctl2.engine.replace_settings(settings(args_ptr, &d).await);
+                    ctl2.unpark();
+                }
+            });
+        }
+        let opts = RunOptions {
+            namespaces: args.namespaces.clone(),
+            workers: args.workers,
+            lease: args.lease.clone(),
+            lease_duration: args.lease_duration,
+            identity,
+        };
+        controller::run_in_cluster(client, ctl, &opts, ready).await;
+        anyhow::Ok(())
+    })?;
+    Ok(Outcome::Pass)
+}
+
+impl ControllerArgs {
+    fn clone_for_reload(&self) -> Self {
+        Self {
+            kubeconfig: self.kubeconfig.clone(),
+            namespaces: self.namespaces.clone(),
+            configmap: self.configmap.clone(),
+            config: self.config.clone(),
+            signer: self.signer.clone(),
+            workers: self.workers,
+            lease: self.lease.clone(),
+            lease_duration: self.lease_duration,
+            identity: self.identity.clone(),
+            metrics_addr: self.metrics_addr,
+            max_retries: self.max_retries,
+            retry_base: self.retry_base,
+            finalizer_deadline: self.finalizer_deadline,
+            claim_ttl: self.claim_ttl,
+            rekor_entry_type: self.rekor_entry_type,
+            registry: self.registry.clone(),
+            insecure_test_failpoints: self.insecure_test_failpoints,
+        }
+    }
+}
