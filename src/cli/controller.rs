@@ -135,6 +135,17 @@ fn identity(args: &ControllerArgs) -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// The signer flags as the signer builder takes them: `--trusted-root` also checks the
+/// controller's log entries, so it only counts as a keyless flag when signing keylessly.
+fn signer_flags(args: &ControllerArgs, config: &Config) -> SignerFlags {
+    let mut flags = args.signer.clone();
+    if !flags.keyless && !config.x509.fulcio_enabled {
+        flags.trusted_root = None;
+        flags.signing_config = None;
+    }
+    flags
+}
+
 /// Build everything a configuration implies. A problem with the configuration or the
 /// signer does not fail: it becomes the `signers` error that runs report.
 async fn settings(args: &ControllerArgs, data: &BTreeMap<String, String>) -> Settings {
@@ -155,7 +166,7 @@ async fn settings(args: &ControllerArgs, data: &BTreeMap<String, String>) -> Set
     let signers = match (problem, &trust) {
         (Some(p), _) => Err(p),
         (None, Err(e)) => Err(e.clone()),
-        (None, Ok(_)) => match args.signer.build(&config, true).await {
+        (None, Ok(_)) => match signer_flags(args, &config).build(&config, true).await {
             Ok(b) => {
                 let h = SignerHandle {
                     signer: b.signer,

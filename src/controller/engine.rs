@@ -149,6 +149,9 @@ pub enum Outcome {
     /// Not for now: the reason (a PipelineRun waiting on children, a configuration
     /// problem). Woken by an event, not a timer.
     Waiting(String),
+    /// Look again after this delay, without counting a retry (another controller's claim
+    /// has not expired yet).
+    Later(Duration, String),
     /// Nothing to do.
     Skipped(String),
     /// The finalizer of a deleted run was released past the deadline.
@@ -289,8 +292,11 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
             Decision::SignedByChains => {
                 return Ok(Outcome::Skipped("signed by Tekton Chains".into()));
             }
-            Decision::ClaimedByOther(h) => {
-                return Ok(Outcome::Skipped(format!("claimed by {h}")));
+            Decision::ClaimedByOther(h, expires) => {
+                return Ok(Outcome::Later(
+                    expires + Duration::from_millis(100),
+                    format!("claimed by {h}"),
+                ));
             }
             Decision::Ignore(why) => return Ok(Outcome::Skipped(why.into())),
         }

@@ -85,7 +85,7 @@ fn observe(m: &metrics::Metrics, kind: Kind, outcome: &Outcome) {
         Outcome::Waiting(r) if r.starts_with("configuration") => {
             m.config_errors.inc();
         }
-        Outcome::Waiting(_) | Outcome::Skipped(_) | Outcome::Released => {}
+        Outcome::Waiting(_) | Outcome::Later(..) | Outcome::Skipped(_) | Outcome::Released => {}
     }
 }
 
@@ -135,6 +135,15 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
         }
     }
 
+    /// Queue `key` again after `delay`.
+    pub fn requeue_after(&self, key: &RunKey, delay: Duration) {
+        let (q, k) = (Arc::clone(&self.queue), key.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            q.add(k);
+        });
+    }
+
     /// One worker: take keys until the queue shuts down.
     pub async fn worker(self) {
         while let Some(key) = self.queue.get().await {
@@ -154,11 +163,7 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
                 }
                 Outcome::Retry(after, reason) => {
                     tracing::warn!(run = %key, retry_in = ?after, reason, "will retry");
-                    let (q, k, after) = (Arc::clone(&self.queue), key.clone(), *after);
-                    tokio::spawn(async move {
-                        tokio::time::sleep(after).await;
-                        q.add(k);
-                    });
+                    self.requeue_after(&key, *after);
                 }
                 Outcome::Waiting(reason) => {
                     tracing::info!(run = %key, reason, "waiting");
@@ -167,6 +172,10 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
                     {
                         p.insert(key.clone());
                     }
+                }
+                Outcome::Later(after, why) => {
+                    tracing::info!(run = %key, retry_in = ?after, why, "not yet");
+                    self.requeue_after(&key, *after);
                 }
                 Outcome::Skipped(why) => tracing::debug!(run = %key, why, "skipped"),
                 Outcome::Released => {

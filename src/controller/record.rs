@@ -222,8 +222,8 @@ pub enum Decision {
     Ignore(&'static str),
     /// Signed by Tekton Chains: left alone.
     SignedByChains,
-    /// Claimed by another live controller.
-    ClaimedByOther(String),
+    /// Claimed by another controller: its claim expires after this long (then look again).
+    ClaimedByOther(String, std::time::Duration),
     /// Sign (or resume publishing the stored record).
     Process,
     /// Being deleted past the finalizer deadline: drop the finalizer, record nothing.
@@ -292,10 +292,13 @@ pub fn decide(
     if let Some((holder, at)) = run.claim()
         && holder != opts.holder
     {
-        let fresh = at
-            .is_some_and(|at| now.duration_since(at).as_secs_f64() < opts.claim_ttl.as_secs_f64());
-        if fresh {
-            return Decision::ClaimedByOther(holder.to_owned());
+        let age = at.map_or(0.0, |at| now.duration_since(at).as_secs_f64().max(0.0));
+        let ttl = opts.claim_ttl.as_secs_f64();
+        if at.is_some() && age < ttl {
+            return Decision::ClaimedByOther(
+                holder.to_owned(),
+                std::time::Duration::from_secs_f64(ttl - age),
+            );
         }
     }
     Decision::Process
@@ -625,7 +628,7 @@ mod tests {
             d(&run(
                 json!({"metadata": {"annotations": {CLAIM: "other 2026-01-01T00:00:30Z"}}})
             )),
-            Decision::ClaimedByOther("other".into())
+            Decision::ClaimedByOther("other".into(), std::time::Duration::from_secs(270))
         );
         let stale =
             run(json!({"metadata": {"annotations": {CLAIM: "other 2025-12-31T00:00:00Z"}}}));
