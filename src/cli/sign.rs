@@ -11,7 +11,9 @@
 //! runs of one invocation while it is valid. Without `--key`/`--keyless`, the
 //! configuration chooses: `artifacts.*.signer: kms` with `signers.kms.kmsref`, or
 //! `signers.x509.fulcio.enabled`. The signer is built (and a KMS reached) before any run
-//! is formatted, and nothing is written unless every run was signed.
+//! is formatted, and nothing is written unless every run was signed. Signer construction
+//! is the library's ([`crate::signing::build`]); [`SignerFlags`] only maps the flags onto
+//! a [`SignerRequest`].
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -19,17 +21,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use std::sync::Arc;
-
 use super::Outcome;
 use crate::config::{Config, SignerKind};
 use crate::provenance::{self, Format};
-use crate::signing::fulcio::{self, KeylessOptions, KeylessSigner};
-use crate::signing::token::{Secret, TokenSource};
-use crate::signing::tsa::{self, TsaClient};
-use crate::signing::{self, kms, kube};
+use crate::signing;
+use crate::signing::build::{self, SignerRequest};
+use crate::signing::token::Secret;
 use crate::tekton::{self, Run, RunKind, TaskRun};
-use crate::trust::TrustedRoot;
 
 /// Flags of `hallmark sign`.
 #[derive(Debug, clap::Args)]
@@ -138,6 +136,14 @@ pub struct SignerFlags {
     /// Keyless: accept a Fulcio certificate without a verifiable embedded SCT.
     #[arg(long, conflicts_with = "key")]
     pub insecure_ignore_sct: bool,
+
+    /// Keyless, without `--trusted-root`: the initial `root.json` of the TUF repository
+    /// named by the configuration's `signers.x509.tuf.mirror.url`, trusted out of band;
+    /// the trusted root is its `trusted_root.json` target. Without it, a mirror other
+    /// than the default is trusted on first use (its own `root.json`, as Chains does),
+    /// and the default mirror means the embedded public-good root.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "trusted_root"])]
+    pub tuf_root: Option<PathBuf>,
 }
 
 /// A run found in the inputs, with the file it came from.
@@ -220,25 +226,15 @@ fn output_name(run: &Run, statement_only: bool) -> String {
 ///
 /// Unreadable or malformed input, an unusable key, or an output that cannot be written.
 pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
-    if args.signer.key.is_some()
-        && (args.signer.trusted_root.is_some() || args.signer.signing_config.is_some())
+    let config = load_config(args.config.as_deref())?;
+    if (args.signer.trusted_root.is_some() || args.signer.signing_config.is_some())
+        && !args.statement_only
+        && !args.signer.is_keyless(&config)?
     {
         bail!(
-            "--trusted-root and --signing-config are for --keyless signing: `hallmark sign --key` does not use them"
+            "--trusted-root and --signing-config are for keyless signing: `hallmark sign` with a key does not use them"
         );
     }
-    let config = match &args.config {
-        Some(p) => {
-            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            let (cfg, warnings) =
-                Config::from_document(&bytes).with_context(|| format!("in {}", p.display()))?;
-            for w in warnings {
-                tracing::warn!("{}: {w}", p.display());
-            }
-            cfg
-        }
-        None => Config::default(),
-    };
 
     let mut inputs = Vec::new();
     for path in &args.runs {
@@ -439,77 +435,44 @@ fn bundle_name(run: &Run) -> String {
     format!("{kind}-{ns}-{}.sigstore.json", run.name())
 }
 
-/// The signer of one invocation, and how to name it in errors.
-pub struct BuiltSigner {
-    /// The signer.
-    pub signer: Arc<dyn signing::AsyncSigner>,
-    /// What it is, for messages (`hashivault://KEY`, a key path, keyless).
-    pub what: String,
-    /// The keyless signer again, for its certificate-request count.
-    pub keyless: Option<Arc<KeylessSigner>>,
-    /// The timestamp authority for keyless bundles, when one is named.
-    pub tsa: Option<TsaClient>,
+pub use crate::signing::build::BuiltSigner;
+
+impl From<&SignerFlags> for SignerRequest {
+    fn from(f: &SignerFlags) -> Self {
+        SignerRequest {
+            key: f.key.clone(),
+            keyless: f.keyless,
+            identity_token: f.identity_token.clone(),
+            identity_token_file: f.identity_token_file.clone(),
+            service_account: f.service_account.clone(),
+            fulcio_url: f.fulcio_url.clone(),
+            trusted_root: f.trusted_root.clone(),
+            signing_config: f.signing_config.clone(),
+            timestamp_server_url: f.timestamp_server_url.clone(),
+            insecure_ignore_sct: f.insecure_ignore_sct,
+            tuf_root: f.tuf_root.clone(),
+        }
+    }
 }
 
-/// Which signer the flags and the configuration choose.
-enum Choice {
-    Key(String),
-    Keyless,
-}
-
-fn choose(flags: &SignerFlags, config: &Config) -> anyhow::Result<Choice> {
-    let keyless_flags = flags.identity_token.is_some()
-        || flags.service_account.is_some()
-        || flags.identity_token_file.is_some()
-        || flags.fulcio_url.is_some()
-        || flags.trusted_root.is_some()
-        || flags.signing_config.is_some()
-        || flags.insecure_ignore_sct
-        || flags.timestamp_server_url.is_some();
-    if let Some(k) = &flags.key {
-        return Ok(Choice::Key(k.clone()));
-    }
-    if flags.keyless {
-        return Ok(Choice::Keyless);
-    }
-    let uses_kms = [&config.taskrun, &config.pipelinerun]
+/// The signer the configuration gives runs signed by one command: `kms` when
+/// `artifacts.taskrun.signer` or `artifacts.pipelinerun.signer` is `kms`, else `x509`.
+fn configured_kind(config: &Config) -> SignerKind {
+    if [&config.taskrun, &config.pipelinerun]
         .iter()
-        .any(|a| a.signer == SignerKind::Kms);
-    if config.x509.fulcio_enabled && !uses_kms {
-        return Ok(Choice::Keyless);
+        .any(|a| a.signer == SignerKind::Kms)
+    {
+        SignerKind::Kms
+    } else {
+        SignerKind::X509
     }
-    if keyless_flags {
-        bail!(
-            "--identity-token, --identity-token-file, --service-account, --fulcio-url, \
-             --trusted-root, --signing-config, --timestamp-server-url and \
-             --insecure-ignore-sct need --keyless"
-        );
-    }
-    if uses_kms {
-        return match &config.kms.kms_ref {
-            Some(r) if !r.is_empty() => {
-                // Checked here so that a bad value is reported under its key.
-                if let Err(e) = kms::KmsRef::parse(r) {
-                    bail!("signers.kms.kmsref: {e}");
-                }
-                Ok(Choice::Key(r.clone()))
-            }
-            _ => bail!(
-                "signers.kms.kmsref: not set, but artifacts.*.signer is kms: name the KMS key"
-            ),
-        };
-    }
-    bail!(
-        "no signer: give --key, --keyless, --statement-only, or a --config that enables \
-         signers.x509.fulcio.enabled or a kms signer"
-    )
 }
 
 impl SignerFlags {
-    /// Build the signer these flags and `config` choose (a KMS is reached, a key
-    /// decrypted, a keyless signer set up — its first certificate comes with the first
-    /// signature), checking the configuration keys it uses. `timestamps`: keyless
-    /// signatures will go into bundles, so set up the timestamp authority named by
+    /// Build the signer these flags and `config` choose ([`build::build`] with no signing
+    /// secrets; the signer kind is `kms` when `artifacts.taskrun.signer` or
+    /// `artifacts.pipelinerun.signer` is, else `x509`). `timestamps`: keyless signatures
+    /// will go into bundles, so set up the timestamp authority named by
     /// `--timestamp-server-url` or the signing config.
     ///
     /// # Errors
@@ -517,180 +480,51 @@ impl SignerFlags {
     /// Conflicting or incomplete flags, a configuration key with a bad value (the message
     /// names it), an unusable key or an unreachable KMS.
     pub async fn build(&self, config: &Config, timestamps: bool) -> anyhow::Result<BuiltSigner> {
-        build_signer(self, config, timestamps).await
-    }
-}
-
-/// Build the signer before anything is formatted, checking the configuration keys it uses.
-async fn build_signer(
-    flags: &SignerFlags,
-    config: &Config,
-    timestamps: bool,
-) -> anyhow::Result<BuiltSigner> {
-    match choose(flags, config)? {
-        Choice::Key(reference) => {
-            if reference.starts_with("k8s://") {
-                let err = |e: &dyn std::error::Error| anyhow::anyhow!(super::error_chain(e));
-                let client = kube::KubeClient::from_env(None).map_err(|e| err(&e))?;
-                let secret = kube::read_cosign_secret(&client, &reference)
-                    .await
-                    .map_err(|e| err(&e))
-                    .with_context(|| format!("reading key {reference}"))?;
-                let env_password = signing::password_from_env()?;
-                let password = secret.password.as_ref().or(env_password.as_ref());
-                let signer =
-                    signing::LocalSigner::from_pem(&secret.key, password.map(|p| p.as_slice()))
-                        .map_err(|e| err(&e))
-                        .with_context(|| format!("loading signing key {reference}"))?;
-                return Ok(BuiltSigner {
-                    signer: Arc::new(signer),
-                    what: reference,
-                    keyless: None,
-                    tsa: None,
-                });
-            }
-            if kms::KmsRef::is_kms(&reference) {
-                let signer = kms::connect(&reference, &config.kms)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
-                    .with_context(|| format!("connecting KMS key {reference}"))?;
-                return Ok(BuiltSigner {
-                    signer,
-                    what: reference,
-                    keyless: None,
-                    tsa: None,
-                });
-            }
-            let password = signing::password_from_env()?;
-            let signer = signing::LocalSigner::from_file(
-                Path::new(&reference),
-                password.as_deref().map(|p| p.as_slice()),
-            )
-            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
-            .with_context(|| format!("loading signing key {reference}"))?;
-            Ok(BuiltSigner {
-                signer: Arc::new(signer),
-                what: reference,
-                keyless: None,
-                tsa: None,
-            })
-        }
-        Choice::Keyless => {
-            let signer = Arc::new(keyless_signer(flags, config)?);
-            let tsa = tsa_client(flags, signer.trusted_root(), timestamps)?;
-            Ok(BuiltSigner {
-                signer: Arc::clone(&signer) as Arc<dyn signing::AsyncSigner>,
-                what: "a keyless certificate from Fulcio".into(),
-                keyless: Some(signer),
-                tsa,
-            })
-        }
-    }
-}
-
-/// The timestamp authority of a keyless signature, when a bundle is written and one is
-/// named (flag, else signing config).
-fn tsa_client(
-    flags: &SignerFlags,
-    trust: &TrustedRoot,
-    timestamps: bool,
-) -> anyhow::Result<Option<TsaClient>> {
-    if !timestamps {
-        return Ok(None);
-    }
-    let url = match (&flags.timestamp_server_url, &flags.signing_config) {
-        (Some(u), _) => u.clone(),
-        (None, Some(path)) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            match fulcio::tsa_url_from_signing_config(&bytes) {
-                Some(u) => u,
-                None => return Ok(None),
-            }
-        }
-        (None, None) => return Ok(None),
-    };
-    let authorities = tsa::authorities(&trust.timestamp_authorities)
-        .context("the trusted root's timestamp authorities")?;
-    if authorities.is_empty() {
-        bail!(
-            "timestamp authority {url}: the trusted root has no timestampAuthorities to check \
-             its timestamps against"
-        );
-    }
-    Ok(Some(TsaClient::new(
-        &url,
-        authorities,
-        std::time::Duration::from_secs(30),
-    )?))
-}
-
-fn keyless_signer(flags: &SignerFlags, config: &Config) -> anyhow::Result<KeylessSigner> {
-    let x = &config.x509;
-    if let Some(p) = x.fulcio_provider.as_deref().filter(|p| !p.is_empty())
-        && p != "filesystem"
-    {
-        bail!(
-            "signers.x509.fulcio.provider: {p:?} is not supported: use \"filesystem\" with \
-             signers.x509.identity.token.file (or --identity-token / --identity-token-file)"
-        );
-    }
-    let fulcio_url = match (&flags.fulcio_url, &flags.signing_config) {
-        (Some(u), _) => u.clone(),
-        (None, Some(path)) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            fulcio::fulcio_url_from_signing_config(&bytes)
-                .with_context(|| format!("in signing config {}", path.display()))?
-        }
-        (None, None) => {
-            let u = &x.fulcio_address;
-            if reqwest::Url::parse(u).is_err() {
-                bail!("signers.x509.fulcio.address: {u:?} is not a URL");
-            }
-            u.clone()
-        }
-    };
-    let tokens = if let Some(t) = &flags.identity_token {
-        TokenSource::Static(Secret::new(t.expose().trim()))
-    } else if let Some(f) = &flags.identity_token_file {
-        TokenSource::File(f.clone())
-    } else if let Some(sa) = &flags.service_account {
-        let Some((namespace, name)) = sa
-            .split_once('/')
-            .filter(|(n, a)| !n.is_empty() && !a.is_empty() && !a.contains('/'))
-        else {
-            bail!("--service-account {sa:?}: expected NAMESPACE/NAME");
-        };
-        let client = kube::KubeClient::from_env(None)
-            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
-        TokenSource::TokenRequest(Box::new(kube::TokenRequestSource {
-            client,
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            audience: "sigstore".to_owned(),
-        }))
-    } else if let Some(f) = x.identity_token_file.as_deref().filter(|f| !f.is_empty()) {
-        TokenSource::File(PathBuf::from(f))
-    } else if std::env::var("SIGSTORE_ID_TOKEN").is_ok_and(|v| !v.trim().is_empty()) {
-        TokenSource::Env("SIGSTORE_ID_TOKEN".into())
-    } else {
-        bail!(
-            "keyless signing needs an identity token: --identity-token, --identity-token-file, \
-             signers.x509.identity.token.file or SIGSTORE_ID_TOKEN"
-        );
-    };
-    let trust = match &flags.trusted_root {
-        Some(p) => TrustedRoot::from_file(p)
-            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
-            .with_context(|| format!("reading trusted root {}", p.display()))?,
-        None => TrustedRoot::public_good()?,
-    };
-    let mut options = KeylessOptions::new(fulcio_url, tokens);
-    options.require_sct = !flags.insecure_ignore_sct;
-    KeylessSigner::new(options, trust)
+        build::build(
+            &SignerRequest::from(self),
+            config,
+            None,
+            configured_kind(config),
+            timestamps,
+        )
+        .await
         .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
-        .context("setting up keyless signing")
+    }
+
+    /// Whether these flags and `config` sign keylessly (nothing is reached).
+    ///
+    /// # Errors
+    ///
+    /// As [`build::choose`].
+    pub fn is_keyless(&self, config: &Config) -> anyhow::Result<bool> {
+        build::choose(
+            &SignerRequest::from(self),
+            config,
+            None,
+            configured_kind(config),
+        )
+        .map(|c| c == build::Choice::Keyless)
+        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+    }
+}
+
+/// Read a `--config` file (a `chains-config` ConfigMap or a flat map of its keys); the
+/// defaults without one. Warnings (unknown keys, ...) are logged.
+///
+/// # Errors
+///
+/// An unreadable file or a key with a value Chains rejects.
+pub(crate) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let Some(p) = path else {
+        return Ok(Config::default());
+    };
+    let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+    let (cfg, warnings) =
+        Config::from_document(&bytes).with_context(|| format!("in {}", p.display()))?;
+    for w in warnings {
+        tracing::warn!("{}: {w}", p.display());
+    }
+    Ok(cfg)
 }
 
 fn kind_name(run: &Run) -> &'static str {

@@ -76,6 +76,18 @@ pub enum FulcioError {
     /// The ephemeral key could not be generated or used.
     #[error("ephemeral key")]
     Key(#[source] super::KeyError),
+    /// The identity token was issued by another issuer than the configured one
+    /// ([`KeylessOptions::expected_issuer`], Chains' `signers.x509.fulcio.issuer`); Fulcio
+    /// was not asked.
+    #[error(
+        "signers.x509.fulcio.issuer: the identity token's issuer {found:?} is not the configured {expected:?}"
+    )]
+    Issuer {
+        /// The configured issuer.
+        expected: String,
+        /// The token's `iss` claim.
+        found: String,
+    },
 }
 
 impl FulcioError {
@@ -369,6 +381,9 @@ pub struct KeylessOptions {
     pub refresh_margin: Duration,
     /// HTTP timeout of a certificate request (default: 30 s).
     pub timeout: Duration,
+    /// When set, every identity token's `iss` claim must equal it (trailing `/`
+    /// ignored) before Fulcio is asked (default: not checked).
+    pub expected_issuer: Option<String>,
 }
 
 impl KeylessOptions {
@@ -381,6 +396,7 @@ impl KeylessOptions {
             require_sct: true,
             refresh_margin: Duration::from_secs(120),
             timeout: Duration::from_secs(30),
+            expected_issuer: None,
         }
     }
 }
@@ -489,6 +505,15 @@ impl KeylessSigner {
     async fn request(&self, now: SystemTime) -> Result<Issued, FulcioError> {
         let token = self.options.tokens.token().await?;
         token.check_fresh(now)?;
+        if let Some(expected) = &self.options.expected_issuer {
+            let found = &token.claims().iss;
+            if found.trim_end_matches('/') != expected.trim_end_matches('/') {
+                return Err(FulcioError::Issuer {
+                    expected: expected.clone(),
+                    found: found.clone(),
+                });
+            }
+        }
         let challenge = token.challenge()?;
         let key = LocalSigner::generate_p256()
             .map_err(FulcioError::Key)?
@@ -776,6 +801,37 @@ mod tests {
         let signer = keyless(&url, &token);
         let text = chain_text(&sign_err(&signer));
         assert!(text.contains("another public key"), "{text}");
+        assert_eq!(signer.certificate_requests(), 1);
+    }
+
+    #[test]
+    fn a_token_of_another_issuer_is_refused_before_fulcio_is_asked() {
+        let token = crate::signing::token::tests::jwt(&serde_json::json!({
+            "iss": "https://issuer.test", "sub": "s", "exp": 4_000_000_000u64
+        }));
+        // A Fulcio that would refuse with 503: never reached.
+        let url = fake_fulcio(503, "{}".into());
+        let trust = TrustedRoot::public_good().unwrap_or_else(|e| panic!("{e}"));
+        let mut options = KeylessOptions::new(&url, TokenSource::Static(Secret::new(&token)));
+        options.expected_issuer = Some("https://other.test".into());
+        let signer = KeylessSigner::new(options, trust).unwrap_or_else(|e| panic!("{e}"));
+        let e = sign_err(&signer);
+        let text = chain_text(&e);
+        assert!(
+            text.contains("signers.x509.fulcio.issuer")
+                && text.contains("https://issuer.test")
+                && text.contains("https://other.test"),
+            "{text}"
+        );
+        assert!(!text.contains(&token));
+        assert!(!e.is_transient());
+        assert_eq!(signer.certificate_requests(), 0);
+        // The same issuer (trailing slash aside) goes on to Fulcio.
+        let trust = TrustedRoot::public_good().unwrap_or_else(|e| panic!("{e}"));
+        let mut options = KeylessOptions::new(&url, TokenSource::Static(Secret::new(&token)));
+        options.expected_issuer = Some("https://issuer.test/".into());
+        let signer = KeylessSigner::new(options, trust).unwrap_or_else(|e| panic!("{e}"));
+        assert!(sign_err(&signer).is_transient());
         assert_eq!(signer.certificate_requests(), 1);
     }
 

@@ -15,7 +15,10 @@
 //!   transparency log entry: publishers add it).
 //!
 //! Signers are built once per configuration and shared (`Send + Sync`); a keyless signer
-//! reuses its certificate across signatures while it is valid.
+//! reuses its certificate across signatures while it is valid. [`build::build`] makes the
+//! signer a request (flags) and Chains' configuration choose, with the `signing-secrets`
+//! ([`build::SigningSecrets`]) and a configuration error naming its key
+//! ([`build::BuildError::config_key`]).
 //!
 //! Local keys ([`LocalSigner`]): ECDSA P-256 (SHA-256, ASN.1 DER signatures) and
 //! Ed25519, loaded from cosign's encrypted `cosign.key` (password from
@@ -30,6 +33,7 @@
 //! No secret (password, identity token, Vault token) is ever part of an error, a log
 //! line or a `Debug` output: [`token::Secret`] holds them.
 
+pub mod build;
 mod cosign;
 pub mod fulcio;
 mod keys;
