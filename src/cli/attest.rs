@@ -2,6 +2,9 @@
 //! statement about an image, sign it as DSSE, and publish it beside the image (cosign's
 //! legacy `.att`, an OCI 1.1 referrer bundle, or both), as `cosign attest` does.
 //!
+//! The signer is built by [`crate::signing::build`] from the signer flags and `--config`
+//! (Chains' `signers.*` keys), as for `hallmark sign`.
+//!
 //! Exit 0 when every sink succeeded, 2 otherwise (each sink's result is reported).
 
 use std::path::PathBuf;
@@ -12,7 +15,6 @@ use serde_json::json;
 use super::Outcome;
 use super::registry::RegistryArgs;
 use super::sign::SignerFlags;
-use crate::config::Config;
 use crate::dsse::IN_TOTO_PAYLOAD_TYPE;
 use crate::oci::{ImageRef, Repository};
 use crate::publish::{Attestation, BundleFormat, Material, OciSink, publish};
@@ -66,6 +68,15 @@ pub struct AttestArgs {
     /// Fulcio, with its token source and trust material.
     #[command(flatten)]
     pub signer: SignerFlags,
+
+    /// A Chains configuration, as `hallmark sign --config` takes it (a `chains-config`
+    /// ConfigMap manifest or a flat YAML/JSON map of its keys). `hallmark attest` reads
+    /// its signer keys: `signers.kms.*` (Vault/OpenBao address and auth for a
+    /// `hashivault://` key; with `artifacts.taskrun.signer: kms`, `signers.kms.kmsref`
+    /// is the key when `--key` is not given) and `signers.x509.*` (Fulcio, its issuer,
+    /// the identity token file, the TUF mirror).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// Upload to the transparency log (cosign's flag). With `false` the attestation is
     /// verifiable only with `--insecure-ignore-tlog`.
@@ -149,12 +160,16 @@ async fn log_attestation(
     attestation: &Attestation,
     material: &SignerMaterial,
     signed_time: Option<jiff::Timestamp>,
+    keyless_trust: Option<&TrustedRoot>,
 ) -> anyhow::Result<Logged> {
-    let trust = match &args.signer.trusted_root {
-        Some(p) => TrustedRoot::from_file(p)
+    let trust = match (&args.signer.trusted_root, keyless_trust) {
+        (Some(p), _) => TrustedRoot::from_file(p)
             .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
             .with_context(|| format!("reading trusted root {}", p.display()))?,
-        None => TrustedRoot::public_good()?,
+        // The keyless signer's root (e.g. from signers.x509.tuf.mirror.url's TUF
+        // repository) holds the logs of the same instance.
+        (None, Some(t)) => t.clone(),
+        (None, None) => TrustedRoot::public_good()?,
     };
     let timeout = args
         .registry
@@ -258,7 +273,8 @@ pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let built = runtime.block_on(args.signer.build(&Config::default(), true))?;
+    let config = super::sign::load_config(args.config.as_deref())?;
+    let built = runtime.block_on(args.signer.build(&config, true))?;
     let mut signed = runtime
         .block_on(signing::sign_envelope_async(
             built.signer.as_ref(),
@@ -306,6 +322,7 @@ pub fn run(args: &AttestArgs) -> anyhow::Result<Outcome> {
             &attestation,
             &log_material,
             signed_time,
+            built.keyless.as_ref().map(|k| k.trusted_root()),
         ))?;
         attestation.tlog_entries = vec![logged.entry];
         attestation.rekor_annotation = logged.annotation;
