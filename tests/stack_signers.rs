@@ -1444,3 +1444,157 @@ fn failures_name_the_cause_and_leak_no_secret() {
     // a key/value pair.
     assert!(!t.contains(&format!("token: {}", s.vault_token)), "{t}");
 }
+
+/// Keyless trust material through TUF (issue 8): with `signers.x509.tuf.mirror.url`
+/// naming the stack's TUF repository and no `--trusted-root`, the Fulcio certificate and
+/// its SCT are checked against the repository's `trusted_root.json` target — from a
+/// pinned initial root (`--tuf-root`), and trusted on first use from the mirror as
+/// Chains does. A tampered initial root and an unreachable mirror are refused naming
+/// the key. `signers.x509.fulcio.issuer` is checked against the token's issuer before
+/// Fulcio is asked.
+#[test]
+fn keyless_trust_from_the_tuf_mirror_and_the_issuer_check() {
+    let Some(s) = stack("keyless_trust_from_the_tuf_mirror_and_the_issuer_check") else {
+        return;
+    };
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let (Some(tuf_url), Some(tuf_root), Some(tsa_url)) = (
+        var("HALLMARK_STACK_TUF_URL"),
+        var("HALLMARK_STACK_TUF_ROOT"),
+        var("HALLMARK_STACK_TSA_URL"),
+    ) else {
+        assert!(
+            std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "HALLMARK_STACK_TUF_URL/_TUF_ROOT/_TSA_URL not set"
+        );
+        return;
+    };
+    let _turn = fulcio_turn();
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let run_path = run_file(dir, "tuf-build");
+    let run_arg = run_path.to_string_lossy().into_owned();
+    let email = format!("tuf-{}@hallmark.test", std::process::id());
+    let out = run(dir, &s.mint_token, &[&email], &[], &[]);
+    ok(&out, "MINT_TOKEN");
+    let token = dir.join("static.token");
+    std::fs::write(&token, stdout(&out)).unwrap_or_else(|e| panic!("{e}"));
+    let token_arg = token.to_string_lossy().into_owned();
+    // A fresh TUF datastore: the stack's repository is rebuilt at each of its starts.
+    let cache = dir.join("cache");
+    let cache_env = cache.to_string_lossy().into_owned();
+    let config = |name: &str, mirror: &str, issuer: &str, fulcio: &str| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "signers.x509.fulcio.enabled: \"true\"\nsigners.x509.fulcio.address: {fulcio}\n\
+                 signers.x509.fulcio.issuer: {issuer}\nsigners.x509.tuf.mirror.url: {mirror}\n"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        path.to_string_lossy().into_owned()
+    };
+    let good = config("good.yaml", &tuf_url, &s.oidc_issuer, &s.fulcio_url);
+    let sign = |cfg: &str, extra: &[&str], tag: &str| {
+        let env = dir.join(format!("{tag}.json"));
+        let bundle = dir.join(format!("{tag}.sigstore.json"));
+        let mut args = vec![
+            "sign",
+            &run_arg,
+            "--config",
+            cfg,
+            "--identity-token-file",
+            &token_arg,
+            "--timestamp-server-url",
+            &tsa_url,
+        ];
+        args.extend_from_slice(extra);
+        let env_arg = env.to_string_lossy().into_owned();
+        let bundle_arg = bundle.to_string_lossy().into_owned();
+        args.extend_from_slice(&["-o", &env_arg, "--bundle-out", &bundle_arg]);
+        let out = hallmark(dir, &args, &[("XDG_CACHE_HOME", &cache_env)], &[]);
+        (out, env, bundle)
+    };
+
+    // A pinned initial root, then trust on first use from the mirror: both verify.
+    for (tag, extra) in [
+        ("pinned", &["--tuf-root", tuf_root.as_str()][..]),
+        ("tofu", &[][..]),
+    ] {
+        let (out, env, bundle) = sign(&good, extra, tag);
+        ok(&out, &format!("hallmark sign, trust from TUF ({tag})"));
+        let digest = subject_digest(&env);
+        let (san, issuer, sct) = leaf_facts(&bundle);
+        assert_eq!(
+            (san.as_str(), issuer.as_str(), sct),
+            (email.as_str(), s.oidc_issuer.as_str(), true)
+        );
+        ok(
+            &verify_bundle(dir, &s, &bundle, &digest, &email, &s.oidc_issuer),
+            &format!("hallmark verify --bundle (TUF, {tag})"),
+        );
+        ok(
+            &cosign_verify_bundle(dir, &s, &bundle, &digest, &email, &s.oidc_issuer),
+            &format!("cosign verify-blob-attestation --bundle (TUF, {tag})"),
+        );
+    }
+    let cached = std::fs::read_dir(cache.join("hallmark/tuf-sign")).map_or(0, Iterator::count);
+    assert!(cached >= 1, "no TUF datastore under {}", cache.display());
+
+    // A tampered initial root: its signature no longer verifies.
+    let mut root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&tuf_root).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    root["signed"]["expires"] = serde_json::json!("2099-01-01T00:00:00Z");
+    let tampered = dir.join("tampered-root.json");
+    std::fs::write(&tampered, root.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let (out, env, _) = sign(
+        &good,
+        &["--tuf-root", &tampered.to_string_lossy()],
+        "tampered",
+    );
+    let t = text(&out);
+    assert_eq!(code(&out), 2, "{t}");
+    assert!(t.contains("signers.x509.tuf.mirror.url"), "{t}");
+    assert!(!env.exists());
+
+    // An unreachable mirror.
+    let unreachable = config(
+        "unreachable.yaml",
+        "http://127.0.0.1:9",
+        &s.oidc_issuer,
+        &s.fulcio_url,
+    );
+    let (out, env, _) = sign(&unreachable, &[], "unreachable");
+    let t = text(&out);
+    assert_eq!(code(&out), 2, "{t}");
+    assert!(
+        t.contains("signers.x509.tuf.mirror.url") && t.contains("127.0.0.1:9"),
+        "{t}"
+    );
+    assert!(!env.exists());
+
+    // Another issuer configured: refused naming the key, before Fulcio is asked (its
+    // address is unreachable here, and that is not what the error says).
+    let other = config(
+        "other-issuer.yaml",
+        &tuf_url,
+        "https://issuer.other.test",
+        "http://127.0.0.1:9",
+    );
+    let (out, env, _) = sign(&other, &["--trusted-root", &s.trusted_root], "other-issuer");
+    let t = text(&out);
+    assert_eq!(code(&out), 2, "{t}");
+    assert!(
+        t.contains("signers.x509.fulcio.issuer") && t.contains(&s.oidc_issuer),
+        "{t}"
+    );
+    assert!(!t.contains("cannot reach Fulcio"), "{t}");
+    assert!(!env.exists());
+    eprintln!(
+        "stack_signers: keyless trust from the stack's TUF mirror (pinned and first use) \
+         verified by hallmark and cosign; tampered root, unreachable mirror and another \
+         issuer refused naming their key"
+    );
+}
