@@ -162,9 +162,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let repo = Repository {
+    // A fresh repository per level (and for cosign): the stack's referrers registry
+    // (go-containerregistry's in-memory registry) answers the referrers API by parsing
+    // every manifest of the repository, so a repository that grew over earlier runs would
+    // make each later run slower (see docs/benchmarks.md).
+    let run_id = nonce();
+    let repo_for = |what: &str| Repository {
         registry: registry.clone(),
-        name: "bench/publish".into(),
+        name: format!("bench/publish-{run_id}-{what}"),
     };
     let ctx = Arc::new(Ctx {
         registry: RegistryClient::new(RegistryOptions::default()).expect("registry client"),
@@ -178,7 +183,7 @@ fn main() {
     let mut best_rate = 0.0_f64;
     let mut cpu_per = f64::MAX;
     for c in [1usize, 8, 32] {
-        let imgs = runtime.block_on(images(&ctx.registry, &repo, n));
+        let imgs = runtime.block_on(images(&ctx.registry, &repo_for(&format!("c{c}")), n));
         let cpu = ProcessTime::now();
         let start = Instant::now();
         runtime.block_on(async {
@@ -274,7 +279,7 @@ fn main() {
         r#"{"builder":{"id":"https://hallmark.test/bench"},"buildType":"https://hallmark.test/v1","invocation":{},"materials":[]}"#,
     )
     .expect("predicate");
-    let imgs = runtime.block_on(images(&ctx.registry, &repo, cosign_n));
+    let imgs = runtime.block_on(images(&ctx.registry, &repo_for("cosign"), cosign_n));
     let cpu0 = children_cpu();
     let start = Instant::now();
     for image in &imgs {

@@ -76,7 +76,14 @@ pub struct RegistryClient {
     credentials: Mutex<HashMap<String, Option<Credential>>>,
     /// The scheme each insecure registry answered on.
     schemes: Mutex<HashMap<String, &'static str>>,
+    /// Whether each registry completes a single-`POST` blob upload (`true`), or answered
+    /// one with `202 Accepted` and so needs `POST` + `PUT` (`false`).
+    single_post: Mutex<HashMap<String, bool>>,
 }
+
+/// Blobs up to this size are uploaded without a `HEAD` first on registries that take a
+/// single-`POST` upload: one request either way, and the upload leaves no doubt.
+const SMALL_BLOB: usize = 64 << 10;
 
 const USER_AGENT: &str = concat!("hallmark/", env!("CARGO_PKG_VERSION"));
 
@@ -116,6 +123,7 @@ impl RegistryClient {
             tokens: Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
             schemes: Mutex::new(HashMap::new()),
+            single_post: Mutex::new(HashMap::new()),
         })
     }
 
@@ -639,21 +647,60 @@ impl Fetcher for RegistryClient {
     }
 }
 
-impl super::Pusher for RegistryClient {
-    async fn push_blob(&self, repo: &Repository, bytes: &[u8]) -> Result<Digest, OciError> {
-        let digest = Digest::of(bytes);
-        let base = self.base_url(repo).await;
-        let head_url = format!("{base}/blobs/{digest}");
-        let head = self
-            .send(reqwest::Method::HEAD, repo, &head_url, &[], None)
-            .await?;
-        if head.status() == StatusCode::OK {
-            return Ok(digest);
+impl RegistryClient {
+    /// Whether `registry` is known to take (`Some(true)`) or refuse (`Some(false)`) a
+    /// single-`POST` blob upload.
+    fn single_post(&self, registry: &str) -> Option<bool> {
+        self.single_post.lock().ok()?.get(registry).copied()
+    }
+
+    fn set_single_post(&self, registry: &str, supported: bool) {
+        if let Ok(mut m) = self.single_post.lock() {
+            m.insert(registry.to_owned(), supported);
         }
+    }
+
+    /// Upload `bytes` as the blob `digest`. Unless the registry is known not to, it is
+    /// tried as one `POST .../blobs/uploads/?digest=` with the content (the distribution
+    /// spec's single-request upload: `201 Created`); a registry without it answers
+    /// `202 Accepted` with an upload `Location`, which then gets the content by `PUT`
+    /// (and later blobs go straight to `POST` + `PUT`).
+    async fn upload_blob(
+        &self,
+        repo: &Repository,
+        base: &str,
+        bytes: &[u8],
+        digest: &Digest,
+    ) -> Result<(), OciError> {
         let start_url = format!("{base}/blobs/uploads/");
-        let started = self
-            .send(reqwest::Method::POST, repo, &start_url, &[], None)
-            .await?;
+        let single = self.single_post(&repo.registry) != Some(false);
+        let started = if single {
+            let url = format!("{start_url}?digest={digest}");
+            let r = self
+                .send(
+                    reqwest::Method::POST,
+                    repo,
+                    &url,
+                    &[],
+                    Some((bytes, "application/octet-stream")),
+                )
+                .await?;
+            match r.status() {
+                StatusCode::CREATED => {
+                    check_stored_digest(&r, digest, &url)?;
+                    self.set_single_post(&repo.registry, true);
+                    return Ok(());
+                }
+                StatusCode::ACCEPTED => {
+                    self.set_single_post(&repo.registry, false);
+                    r
+                }
+                _ => return Err(status_error(r, repo, &url).await),
+            }
+        } else {
+            self.send(reqwest::Method::POST, repo, &start_url, &[], None)
+                .await?
+        };
         if started.status() != StatusCode::ACCEPTED {
             return Err(status_error(started, repo, &start_url).await);
         }
@@ -688,6 +735,54 @@ impl super::Pusher for RegistryClient {
         if put.status() != StatusCode::CREATED {
             return Err(status_error(put, repo, &put_url).await);
         }
+        check_stored_digest(&put, digest, &put_url)
+    }
+}
+
+/// A `Docker-Content-Digest` answer header, when there is one, must name what was sent.
+fn check_stored_digest(
+    response: &reqwest::Response,
+    digest: &Digest,
+    url: &str,
+) -> Result<(), OciError> {
+    match response
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(d) if d.starts_with("sha256:") && d != digest.as_str() => {
+            Err(OciError::DigestMismatch {
+                what: format!("{url} (as stored)"),
+                expected: digest.to_string(),
+                actual: d.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+impl super::Pusher for RegistryClient {
+    async fn push_blob(&self, repo: &Repository, bytes: &[u8]) -> Result<Digest, OciError> {
+        let digest = Digest::of(bytes);
+        let base = self.base_url(repo).await;
+        // Asking first only saves something when the upload costs more than the question.
+        if bytes.len() > SMALL_BLOB || self.single_post(&repo.registry) != Some(true) {
+            let head_url = format!("{base}/blobs/{digest}");
+            let head = self
+                .send(reqwest::Method::HEAD, repo, &head_url, &[], None)
+                .await?;
+            if head.status() == StatusCode::OK {
+                return Ok(digest);
+            }
+        }
+        self.upload_blob(repo, &base, bytes, &digest).await?;
+        Ok(digest)
+    }
+
+    async fn push_new_blob(&self, repo: &Repository, bytes: &[u8]) -> Result<Digest, OciError> {
+        let digest = Digest::of(bytes);
+        let base = self.base_url(repo).await;
+        self.upload_blob(repo, &base, bytes, &digest).await?;
         Ok(digest)
     }
 

@@ -209,6 +209,21 @@ pub trait Pusher: Fetcher {
         bytes: &[u8],
     ) -> impl Future<Output = Result<Digest, OciError>> + Send;
 
+    /// Upload a blob that the repository most likely does not have yet (fresh content: a
+    /// new envelope, bundle or config), without asking first. Uploading a blob the
+    /// repository already has is harmless; the default is [`Pusher::push_blob`].
+    ///
+    /// # Errors
+    ///
+    /// [`OciError`] naming the registry and HTTP status.
+    fn push_new_blob(
+        &self,
+        repo: &Repository,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<Digest, OciError>> + Send {
+        self.push_blob(repo, bytes)
+    }
+
     /// Store a manifest under a tag or its digest.
     ///
     /// # Errors

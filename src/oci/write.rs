@@ -3,13 +3,15 @@
 //! OCI 1.1 referrer, with the `sha256-<hex>` fallback index kept up to date on registries
 //! without the referrers API.
 //!
-//! Read-modify-write of a tag is serialized per image across hallmark writers on one
-//! machine (threads and processes) by a file lock under the temp directory, and every
+//! Read-modify-write of a tag is serialized per tag (the `.att`, `.sig` or fallback tag of
+//! one image) across hallmark writers on one machine (threads and processes) by a file lock
+//! under the temp directory, and every
 //! write is read back and checked; a layer that a concurrent writer dropped is added
 //! again (a few attempts). Writers using another tool, or hallmark on another machine,
 //! can still race (docs/compatibility.md).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
 
 use super::layout::{self, EMPTY_CONFIG};
@@ -46,14 +48,17 @@ pub struct ReferrerWrite {
     pub added: bool,
 }
 
-/// An exclusive lock on one image's tags, held while it lives.
-struct ImageLock {
+/// An exclusive lock on one tag beside an image, held while it lives.
+struct TagLock {
     _file: std::fs::File,
 }
 
-async fn lock_image(repo: &Repository, digest: &Digest) -> Result<ImageLock, OciError> {
+/// Lock `tag` (`.att`, `.sig` or the fallback index) beside `digest` in `repo`. Each tag is
+/// read-modified-written on its own, so writers of different tags do not wait for each
+/// other.
+async fn lock_tag(repo: &Repository, digest: &Digest, tag: &str) -> Result<TagLock, OciError> {
     let dir = std::env::temp_dir().join("hallmark-oci-locks");
-    let key = Digest::of(format!("{repo}@{digest}").as_bytes());
+    let key = Digest::of(format!("{repo}@{digest}:{tag}").as_bytes());
     let path: PathBuf = dir.join(&key.hex()[..32]);
     tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir)?;
@@ -63,7 +68,7 @@ async fn lock_image(repo: &Repository, digest: &Digest) -> Result<ImageLock, Oci
             .write(true)
             .open(&path)?;
         file.lock()?;
-        Ok::<_, std::io::Error>(ImageLock { _file: file })
+        Ok::<_, std::io::Error>(TagLock { _file: file })
     })
     .await
     .map_err(|e| OciError::Config(format!("locking the image for writing: {e}")))?
@@ -87,6 +92,10 @@ async fn tag_layers<P: Pusher>(
 /// Add a layer (`blob` with `annotations`) to the legacy manifest under `tag` (e.g.
 /// `sha256-<hex>.att`) in `repo`, keeping the layers already there.
 ///
+/// Requests: the layer blob is uploaded while the tag's lock is taken and the tag is read
+/// (it does not depend on them); then the config blob, the manifest, and the read-back of
+/// the tag. An identical layer already under the tag writes nothing but that blob.
+///
 /// # Errors
 ///
 /// [`OciError`] from the registry, or when the layer is still missing after
@@ -100,27 +109,28 @@ pub async fn add_legacy_layer<P: Pusher>(
     blob: &[u8],
     annotations: BTreeMap<String, String>,
 ) -> Result<LegacyWrite, OciError> {
-    let _lock = lock_image(repo, image_digest).await?;
     let new = layout::descriptor(media_type, blob, annotations);
-    let mut pushed_blob = false;
+    let (pushed, locked) = tokio::join!(p.push_new_blob(repo, blob), async {
+        let lock = lock_tag(repo, image_digest, tag).await?;
+        let layers = tag_layers(p, repo, tag).await?;
+        Ok::<_, OciError>((lock, layers))
+    });
+    let (_lock, mut layers) = locked?;
+    if layers.iter().any(|l| l.digest == new.digest) {
+        return Ok(LegacyWrite {
+            added: false,
+            layers: layers.len(),
+            tag: tag.to_owned(),
+        });
+    }
+    pushed?;
     for _ in 0..ATTEMPTS {
-        let mut layers = tag_layers(p, repo, tag).await?;
-        if layers.iter().any(|l| l.digest == new.digest) {
-            return Ok(LegacyWrite {
-                added: pushed_blob,
-                layers: layers.len(),
-                tag: tag.to_owned(),
-            });
-        }
-        if !pushed_blob {
-            p.push_blob(repo, blob).await?;
-            pushed_blob = true;
-        }
         layers.push(new.clone());
         let (manifest, config) = layout::legacy_manifest(&layers);
-        p.push_blob(repo, &config).await?;
+        p.push_new_blob(repo, &config).await?;
         p.push_manifest(repo, tag, &manifest, OCI_MANIFEST).await?;
-        // Read back: another writer may have replaced the tag in between.
+        // Read back: a writer that does not take our lock (another machine, another tool)
+        // may have replaced the tag in between.
         let after = tag_layers(p, repo, tag).await?;
         if after.iter().any(|l| l.digest == new.digest) {
             return Ok(LegacyWrite {
@@ -129,6 +139,8 @@ pub async fn add_legacy_layer<P: Pusher>(
                 tag: tag.to_owned(),
             });
         }
+        // Lost: add it again to what is there now.
+        layers = after;
     }
     Err(OciError::Malformed {
         what: format!("{repo}:{tag}"),
@@ -187,24 +199,95 @@ pub async fn push_referrer<P: Pusher>(
     predicate_type: Option<&str>,
     signed_content: &Digest,
 ) -> Result<ReferrerWrite, OciError> {
-    let annotations = layout::referrer_annotations(predicate_type, Some(signed_content.hex()));
-    let bundle = layout::descriptor(SIGSTORE_BUNDLE_V03, bundle_json, BTreeMap::new());
-    let manifest = layout::referrer_manifest(subject, &bundle, &annotations);
-    let digest = Digest::of(&manifest);
-    // The same signed content already referred (maybe with an older inclusion proof).
-    let listed = match p.referrers(repo, &image.digest).await? {
-        Some(bytes) => {
-            Some(ImageIndex::from_json(&format!("referrers of {image}"), &bytes)?.manifests)
-        }
-        None => match p
-            .manifest(repo, &referrers_fallback_tag(&image.digest))
-            .await?
-        {
-            Some(f) => Some(ImageIndex::from_json("referrers fallback tag", &f.bytes)?.manifests),
-            None => None,
-        },
+    referrer(
+        p,
+        repo,
+        image,
+        async { Ok(subject.clone()) },
+        bundle_json,
+        predicate_type,
+        signed_content,
+    )
+    .await
+}
+
+/// [`subject_descriptor`] and [`push_referrer`] in one: the image manifest is read while
+/// the referrers are listed and the blobs uploaded.
+///
+/// # Errors
+///
+/// [`OciError`] from the registry, or [`OciError::Malformed`] when the image is missing.
+pub async fn publish_referrer<P: Pusher>(
+    p: &P,
+    repo: &Repository,
+    image: &ImageRef,
+    bundle_json: &[u8],
+    predicate_type: Option<&str>,
+    signed_content: &Digest,
+) -> Result<ReferrerWrite, OciError> {
+    referrer(
+        p,
+        repo,
+        image,
+        subject_descriptor(p, image),
+        bundle_json,
+        predicate_type,
+        signed_content,
+    )
+    .await
+}
+
+/// The referrers of `image` in `repo`: from the referrers API (`true`), or from the
+/// fallback tag (`false`; no tag: none).
+async fn listed_referrers<P: Pusher>(
+    p: &P,
+    repo: &Repository,
+    image: &ImageRef,
+) -> Result<(Vec<Descriptor>, bool), OciError> {
+    if let Some(bytes) = p.referrers(repo, &image.digest).await? {
+        return Ok((
+            ImageIndex::from_json(&format!("referrers of {image}"), &bytes)?.manifests,
+            true,
+        ));
+    }
+    let listed = match p
+        .manifest(repo, &referrers_fallback_tag(&image.digest))
+        .await?
+    {
+        Some(f) => ImageIndex::from_json("referrers fallback tag", &f.bytes)?.manifests,
+        None => Vec::new(),
     };
-    if let Some(existing) = listed.iter().flatten().find(|d| {
+    Ok((listed, false))
+}
+
+/// Requests: the subject's manifest, the referrers list (or fallback tag) and both blobs
+/// at once, then the referrer manifest; on a registry without the referrers API, the
+/// fallback index (read, write, read back) under the tag's lock. Whether the registry has
+/// the API is known from the first listing, so it is not asked again. A referrer of the
+/// same signed content already listed writes nothing but the blobs.
+async fn referrer<P, S>(
+    p: &P,
+    repo: &Repository,
+    image: &ImageRef,
+    subject: S,
+    bundle_json: &[u8],
+    predicate_type: Option<&str>,
+    signed_content: &Digest,
+) -> Result<ReferrerWrite, OciError>
+where
+    P: Pusher,
+    S: Future<Output = Result<Descriptor, OciError>>,
+{
+    let (subject, listed, bundle_blob, config_blob) = tokio::join!(
+        subject,
+        listed_referrers(p, repo, image),
+        p.push_new_blob(repo, bundle_json),
+        p.push_blob(repo, EMPTY_CONFIG),
+    );
+    let subject = subject?;
+    let (listed, has_api) = listed?;
+    // The same signed content already referred (maybe with an older inclusion proof).
+    if let Some(existing) = listed.iter().find(|d| {
         d.annotations
             .get(layout::ANNOTATION_SIGNED_CONTENT)
             .map(String::as_str)
@@ -212,53 +295,54 @@ pub async fn push_referrer<P: Pusher>(
     }) {
         return Ok(ReferrerWrite {
             manifest: existing.sha256()?,
-            fallback_tag: false,
+            fallback_tag: !has_api,
             added: false,
         });
     }
-    let already = p.manifest(repo, digest.as_str()).await?.is_some();
-    if !already {
-        p.push_blob(repo, EMPTY_CONFIG).await?;
-        p.push_blob(repo, bundle_json).await?;
-        p.push_manifest(repo, digest.as_str(), &manifest, OCI_MANIFEST)
-            .await?;
-    }
+    bundle_blob?;
+    config_blob?;
+    let annotations = layout::referrer_annotations(predicate_type, Some(signed_content.hex()));
+    let bundle = layout::descriptor(SIGSTORE_BUNDLE_V03, bundle_json, BTreeMap::new());
+    let manifest = layout::referrer_manifest(&subject, &bundle, &annotations);
+    let digest = Digest::of(&manifest);
+    // By digest: pushing the same manifest again (after a crash before the fallback tag
+    // was written) stores nothing new.
+    p.push_manifest(repo, digest.as_str(), &manifest, OCI_MANIFEST)
+        .await?;
     // A registry with the referrers API indexes the subject itself.
-    if p.referrers(repo, &image.digest).await?.is_some() {
+    if has_api {
         return Ok(ReferrerWrite {
             manifest: digest,
             fallback_tag: false,
-            added: !already,
+            added: true,
         });
     }
     let mut entry = layout::descriptor(OCI_MANIFEST, &manifest, annotations);
     entry.artifact_type = Some(SIGSTORE_BUNDLE_V03.to_owned());
     let tag = referrers_fallback_tag(&image.digest);
-    let _lock = lock_image(repo, &image.digest).await?;
-    for _ in 0..ATTEMPTS {
-        let existing = match p.manifest(repo, &tag).await? {
+    let _lock = lock_tag(repo, &image.digest, &tag).await?;
+    let read_index = || async {
+        Ok::<_, OciError>(match p.manifest(repo, &tag).await? {
             Some(f) => {
                 ImageIndex::from_json(&format!("referrers fallback tag {repo}:{tag}"), &f.bytes)?
                     .manifests
             }
             None => Vec::new(),
-        };
+        })
+    };
+    let mut existing = read_index().await?;
+    for _ in 0..ATTEMPTS {
         let Some(index) = layout::fallback_index(&existing, &entry) else {
             return Ok(ReferrerWrite {
                 manifest: digest,
                 fallback_tag: true,
-                added: !already,
+                added: true,
             });
         };
         p.push_manifest(repo, &tag, &index, OCI_INDEX).await?;
-        let after = match p.manifest(repo, &tag).await? {
-            Some(f) => {
-                ImageIndex::from_json(&format!("referrers fallback tag {repo}:{tag}"), &f.bytes)?
-                    .manifests
-            }
-            None => Vec::new(),
-        };
-        if after.iter().any(|d| d.digest == entry.digest) {
+        // Read back, as for legacy layers; a lost entry is added to what is there now.
+        existing = read_index().await?;
+        if existing.iter().any(|d| d.digest == entry.digest) {
             return Ok(ReferrerWrite {
                 manifest: digest,
                 fallback_tag: true,

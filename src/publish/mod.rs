@@ -18,7 +18,7 @@ use crate::oci::manifest::{
     ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, ANNOTATION_SIGNATURE,
     DSSE_ENVELOPE, SIMPLE_SIGNING, attestation_tag, signature_tag,
 };
-use crate::oci::write::{add_legacy_layer, push_referrer, subject_descriptor};
+use crate::oci::write::{add_legacy_layer, publish_referrer};
 use crate::oci::{ImageRef, OciError, Pusher, Repository};
 
 /// What verifies an attestation's signature.
@@ -152,7 +152,8 @@ pub struct SinkResult {
 
 /// Publish `attestation` beside each subject in the layouts of `sink`.
 ///
-/// Never fails as a whole: each sink reports for each subject.
+/// Never fails as a whole: each sink reports for each subject. For one subject, the legacy
+/// layer and the referrer are written at the same time (their requests are independent).
 pub async fn publish<P: Pusher>(
     registry: &P,
     attestation: &Attestation,
@@ -162,12 +163,18 @@ pub async fn publish<P: Pusher>(
     let mut results = Vec::new();
     let envelope = attestation.envelope_json();
     let bundle = attestation.bundle().to_json();
+    let signed_content = crate::oci::Digest::of(&envelope);
+    let legacy = matches!(sink.format, BundleFormat::Legacy | BundleFormat::Both);
+    let referrers = matches!(sink.format, BundleFormat::Referrers | BundleFormat::Both);
     for image in subjects {
         let repo = sink
             .repository
             .clone()
             .unwrap_or_else(|| image.repository.clone());
-        if matches!(sink.format, BundleFormat::Legacy | BundleFormat::Both) {
+        let legacy_write = async {
+            if !legacy {
+                return None;
+            }
             let outcome = add_legacy_layer(
                 registry,
                 &repo,
@@ -190,26 +197,24 @@ pub async fn publish<P: Pusher>(
                     w.layers
                 )
             });
-            results.push(SinkResult {
+            Some(SinkResult {
                 sink: "oci-legacy",
                 subject: image.to_string(),
                 outcome,
-            });
-        }
-        if matches!(sink.format, BundleFormat::Referrers | BundleFormat::Both) {
-            let outcome = async {
-                let subject = subject_descriptor(registry, image).await?;
-                push_referrer(
-                    registry,
-                    &repo,
-                    image,
-                    &subject,
-                    &bundle,
-                    Some(&attestation.predicate_type),
-                    &crate::oci::Digest::of(&envelope),
-                )
-                .await
+            })
+        };
+        let referrer_write = async {
+            if !referrers {
+                return None;
             }
+            let outcome = publish_referrer(
+                registry,
+                &repo,
+                image,
+                &bundle,
+                Some(&attestation.predicate_type),
+                &signed_content,
+            )
             .await
             .map(|w| {
                 format!(
@@ -223,12 +228,15 @@ pub async fn publish<P: Pusher>(
                     }
                 )
             });
-            results.push(SinkResult {
+            Some(SinkResult {
                 sink: "oci-referrers",
                 subject: image.to_string(),
                 outcome,
-            });
-        }
+            })
+        };
+        let (l, r) = tokio::join!(legacy_write, referrer_write);
+        results.extend(l);
+        results.extend(r);
     }
     results
 }
