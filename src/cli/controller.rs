@@ -15,13 +15,12 @@ use anyhow::{Context as _, bail};
 use super::Outcome;
 use super::registry::RegistryArgs;
 use super::sign::SignerFlags;
-use crate::config::Config;
-use crate::controller::engine::{Engine, Settings, SignerHandle, Signers};
+use crate::controller::engine::Engine;
 use crate::controller::record::DecideOptions;
+use crate::controller::settings::{SettingsOptions, build_settings};
 use crate::controller::{self, Controller, RunOptions};
-use crate::rekor::RekorClient;
-use crate::rekor::upload::{DsseEntryKind, LogTarget};
-use crate::trust::TrustedRoot;
+use crate::rekor::upload::DsseEntryKind;
+use crate::signing::build::{self, SignerRequest, SigningSecrets};
 
 /// Parse `15s`, `2m`, `1h30m`, `500ms` (jiff's friendly duration format).
 fn duration(s: &str) -> Result<Duration, String> {
@@ -39,7 +38,7 @@ fn ns_name(s: &str) -> Result<(String, String), String> {
 }
 
 /// Flags of `hallmark controller`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ControllerArgs {
     /// The kubeconfig (default: `KUBECONFIG`, `~/.kube/config`, else the pod's service
     /// account).
@@ -59,6 +58,12 @@ pub struct ControllerArgs {
     /// keys). Read once at start-up.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Chains' `signing-secrets` Secret (`cosign.key` + `cosign.password`, or `x509.pem`),
+    /// read through the API at start-up and on every configuration change. Default: the
+    /// directory Chains mounts it at (`/etc/signing-secrets`), when present.
+    #[arg(long, value_name = "NS/NAME", value_parser = ns_name)]
+    pub signing_secrets: Option<(String, String)>,
 
     /// The signer, overriding the configuration's (`--key` takes a file,
     /// `k8s://NS/SECRET`, `hashivault://KEY`; `--keyless` signs through Fulcio).
@@ -135,79 +140,50 @@ fn identity(args: &ControllerArgs) -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// The signer flags as the signer builder takes them: `--trusted-root` also checks the
-/// controller's log entries, so it only counts as a keyless flag when signing keylessly.
-fn signer_flags(args: &ControllerArgs, config: &Config) -> SignerFlags {
-    let mut flags = args.signer.clone();
-    if !flags.keyless && !config.x509.fulcio_enabled {
-        flags.trusted_root = None;
-        flags.signing_config = None;
+impl ControllerArgs {
+    fn settings_options(&self) -> SettingsOptions {
+        SettingsOptions {
+            request: SignerRequest::from(&self.signer),
+            entry_kind: match self.rekor_entry_type {
+                super::attest::EntryKind::Dsse => DsseEntryKind::Dsse,
+                super::attest::EntryKind::Intoto => DsseEntryKind::Intoto,
+            },
+            max_retries: self.max_retries,
+            retry_base: self.retry_base,
+            log_timeout: Duration::from_secs(30),
+        }
     }
-    flags
 }
 
-/// Build everything a configuration implies. A problem with the configuration or the
-/// signer does not fail: it becomes the `signers` error that runs report.
-async fn settings(args: &ControllerArgs, data: &BTreeMap<String, String>) -> Settings {
-    let trust = match &args.signer.trusted_root {
-        Some(p) => TrustedRoot::from_file(p)
-            .map_err(|e| format!("--trusted-root {}: {}", p.display(), super::error_chain(&e))),
-        None => TrustedRoot::public_good().map_err(|e| super::error_chain(&e)),
-    };
-    let (config, problem) = match Config::from_map(data) {
-        Ok((c, warnings)) => {
-            for w in warnings {
-                tracing::warn!("configuration: {w}");
-            }
-            (c, None)
-        }
-        Err(e) => (Config::default(), Some(super::error_chain(&e))),
-    };
-    let signers = match (problem, &trust) {
-        (Some(p), _) => Err(p),
-        (None, Err(e)) => Err(e.clone()),
-        (None, Ok(_)) => match signer_flags(args, &config).build(&config, true).await {
-            Ok(b) => {
-                let h = SignerHandle {
-                    signer: b.signer,
-                    what: b.what,
-                    tsa: b.tsa,
-                };
-                Ok(Signers {
-                    taskrun: h.clone(),
-                    pipelinerun: h.clone(),
-                    oci: h,
-                })
-            }
-            Err(e) => Err(format!("{e:#}")),
-        },
-    };
-    let log = if config.transparency.enabled {
-        let kind = match args.rekor_entry_type {
-            super::attest::EntryKind::Dsse => DsseEntryKind::Dsse,
-            super::attest::EntryKind::Intoto => DsseEntryKind::Intoto,
-        };
-        match RekorClient::new(&config.transparency.url, Duration::from_secs(30)) {
-            Ok(client) => Some(LogTarget::V1 { client, kind }),
-            Err(e) => {
-                tracing::error!("transparency.url: {}", super::error_chain(&e));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if let Err(e) = &signers {
-        tracing::error!(problem = %e, "configuration problem: runs stay unsigned until it is fixed");
+/// Chains' signing secrets: the Secret named by `--signing-secrets` (read through the
+/// API), else the mounted directory Chains uses, when present.
+async fn signing_secrets(
+    client: &::kube::Client,
+    reference: Option<&(String, String)>,
+) -> anyhow::Result<Option<SigningSecrets>> {
+    if let Some((ns, name)) = reference {
+        let api: ::kube::Api<k8s_openapi::api::core::v1::Secret> =
+            ::kube::Api::namespaced(client.clone(), ns);
+        let secret = api
+            .get_opt(name)
+            .await
+            .with_context(|| format!("--signing-secrets: reading Secret {ns}/{name}"))?
+            .with_context(|| format!("--signing-secrets: no Secret {ns}/{name}"))?;
+        let data = secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
+        return Ok(Some(SigningSecrets::from_data(data)));
     }
-    Settings {
-        config,
-        signers,
-        log,
-        trust: Arc::new(trust.unwrap_or_default()),
-        max_retries: args.max_retries,
-        retry_base: args.retry_base,
+    let dir = std::path::Path::new(build::CHAINS_SECRETS_DIR);
+    if dir.is_dir() {
+        return Ok(Some(
+            SigningSecrets::from_dir(dir).map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?,
+        ));
     }
+    Ok(None)
 }
 
 /// Run `hallmark controller`.
@@ -244,10 +220,14 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
         };
         let identity = identity(args);
         let store = controller::kube::KubeStore::new(client.clone(), &identity);
+        let options = args.settings_options();
+        let secrets = signing_secrets(&client, args.signing_secrets.as_ref()).await?;
+        let (settings, keyless) = build_settings(&options, &data, secrets.as_ref()).await;
+        let keyless = Arc::new(std::sync::Mutex::new(keyless));
         let engine = Engine {
             store,
             registry,
-            settings: std::sync::RwLock::new(Arc::new(settings(args, &data).await)),
+            settings: std::sync::RwLock::new(Arc::new(settings)),
             decide: DecideOptions {
                 holder: identity.clone(),
                 claim_ttl: args.claim_ttl,
@@ -260,11 +240,20 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
             .await
             .with_context(|| format!("--metrics-addr {}", args.metrics_addr))?;
         let refresh: Arc<dyn Fn() + Send + Sync> = {
-            let (m, q) = (Arc::clone(&ctl.metrics), Arc::clone(&ctl.queue));
+            let (m, q, k) = (
+                Arc::clone(&ctl.metrics),
+                Arc::clone(&ctl.queue),
+                Arc::clone(&keyless),
+            );
             Arc::new(move || {
                 let (depth, oldest) = q.depth();
                 m.queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
                 m.queue_oldest.set(oldest);
+                if let Ok(k) = k.lock() {
+                    let requests: u64 = k.iter().map(|s| s.certificate_requests()).sum();
+                    m.fulcio_requests
+                        .set(i64::try_from(requests).unwrap_or(i64::MAX));
+                }
             })
         };
         tokio::spawn(controller::metrics::serve(
@@ -283,8 +272,7 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
                     let _ = tx.send(d);
                 },
             ));
-            let ctl2 = ctl.clone();
-            let args_ptr: &'static ControllerArgs = Box::leak(Box::new(args.clone_for_reload()));
+            let (ctl2, args2, client2) = (ctl.clone(), args.clone(), client.clone());
             tokio::spawn(async move {
                 let mut first = true;
                 while let Some(d) = rx.recv().await {
@@ -294,7 +282,20 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
                         continue;
                     }
                     tracing::info!("configuration changed: rebuilding the signers");
-                    ctl2.engine.replace_settings(settings(args_ptr, &d).await);
+                    let secrets =
+                        match signing_secrets(&client2, args2.signing_secrets.as_ref()).await {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::error!("{e:#}");
+                                None
+                            }
+                        };
+                    let (settings, k) =
+                        build_settings(&args2.settings_options(), &d, secrets.as_ref()).await;
+                    if let Ok(mut slot) = keyless.lock() {
+                        *slot = k;
+                    }
+                    ctl2.engine.replace_settings(settings);
                     ctl2.unpark();
                 }
             });
@@ -310,28 +311,4 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
         anyhow::Ok(())
     })?;
     Ok(Outcome::Pass)
-}
-
-impl ControllerArgs {
-    fn clone_for_reload(&self) -> Self {
-        Self {
-            kubeconfig: self.kubeconfig.clone(),
-            namespaces: self.namespaces.clone(),
-            configmap: self.configmap.clone(),
-            config: self.config.clone(),
-            signer: self.signer.clone(),
-            workers: self.workers,
-            lease: self.lease.clone(),
-            lease_duration: self.lease_duration,
-            identity: self.identity.clone(),
-            metrics_addr: self.metrics_addr,
-            max_retries: self.max_retries,
-            retry_base: self.retry_base,
-            finalizer_deadline: self.finalizer_deadline,
-            claim_ttl: self.claim_ttl,
-            rekor_entry_type: self.rekor_entry_type,
-            registry: self.registry.clone(),
-            insecure_test_failpoints: self.insecure_test_failpoints,
-        }
-    }
 }

@@ -272,6 +272,10 @@ pub struct Transparency {
     pub manual: bool,
     /// `transparency.url`: the Rekor server.
     pub url: String,
+    /// `transparency.signing-config` (hallmark only): a Sigstore `signing_config.json`
+    /// (a file path) whose Rekor log (v1 or v2) is used instead of `transparency.url`,
+    /// and whose timestamp authority timestamps keyless signatures.
+    pub signing_config: Option<String>,
 }
 
 /// The whole configuration, typed.
@@ -356,6 +360,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "builddefinition.buildtype",
     "transparency.enabled",
     "transparency.url",
+    "transparency.signing-config",
     "filter.managed-by",
 ];
 
@@ -404,6 +409,7 @@ impl Default for Config {
                 enabled: false,
                 manual: false,
                 url: "https://rekor.sigstore.dev".into(),
+                signing_config: None,
             },
             builder_id: "https://tekton.dev/chains/v2".into(),
             build_type: BUILD_TYPES[0].into(),
@@ -612,6 +618,9 @@ impl Config {
             cfg.transparency.manual = v == "manual";
         }
         p.string_into("transparency.url", &mut cfg.transparency.url);
+        cfg.transparency.signing_config = p
+            .string("transparency.signing-config")
+            .filter(|s| !s.is_empty());
 
         let k = &mut cfg.kms;
         k.kms_ref = p.string("signers.kms.kmsref");

@@ -121,15 +121,19 @@ pub struct Settings {
     pub retry_base: Duration,
 }
 
+/// A signer slot: `Ok(None)` when that kind is not signed, `Err` naming the
+/// configuration problem that stops it (runs of that kind wait, unsigned).
+pub type SignerSlot = Result<Option<SignerHandle>, String>;
+
 /// The signers of each artifact kind.
 #[derive(Clone)]
 pub struct Signers {
     /// `artifacts.taskrun.signer`.
-    pub taskrun: SignerHandle,
+    pub taskrun: SignerSlot,
     /// `artifacts.pipelinerun.signer`.
-    pub pipelinerun: SignerHandle,
+    pub pipelinerun: SignerSlot,
     /// `artifacts.oci.signer`.
-    pub oci: SignerHandle,
+    pub oci: SignerSlot,
 }
 
 /// What became of a run.
@@ -300,8 +304,20 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
             }
             Decision::Ignore(why) => return Ok(Outcome::Skipped(why.into())),
         }
-        let signers = match &st.signers {
-            Ok(s) => s,
+        let signer = st.signers.as_ref().map_err(Clone::clone).and_then(|s| {
+            let own = match key.kind {
+                Kind::TaskRun => &s.taskrun,
+                Kind::PipelineRun => &s.pipelinerun,
+            };
+            let own = own
+                .as_ref()
+                .map_err(|p| format!("{} signer: {p}", key.kind.lower()))?;
+            let oci = s.oci.as_ref().map_err(|p| format!("image signer: {p}"))?;
+            Ok((own.clone(), oci.clone()))
+        });
+        let (signer, oci_signer) = match signer {
+            Ok((Some(own), oci)) => (own, oci),
+            Ok((None, _)) => return Ok(Outcome::Skipped("signing disabled for this kind".into())),
             Err(problem) => {
                 let reason = format!("configuration: {problem}");
                 if view.annotations.get(record::REASON) != Some(&reason) {
@@ -368,11 +384,9 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
                         .await?;
                     view = RunView::from_json(&claimed);
                 }
-                let signer = match key.kind {
-                    Kind::TaskRun => &signers.taskrun,
-                    Kind::PipelineRun => &signers.pipelinerun,
-                };
-                let record = match sign_run(key, &obj, &children, st, signer, &signers.oci).await {
+                let record = match sign_run(key, &obj, &children, st, &signer, oci_signer.as_ref())
+                    .await
+                {
                     Ok(r) => r,
                     Err(e) if !e.transient => {
                         return self
@@ -804,7 +818,7 @@ async fn sign_run(
     children: &[Value],
     st: &Settings,
     signer: &SignerHandle,
-    oci_signer: &SignerHandle,
+    oci_signer: Option<&SignerHandle>,
 ) -> Result<SignedRecord, StepError> {
     let bytes = serde_json::to_vec(obj).map_err(|e| permanent(e.to_string()))?;
     let hint = match key.kind {
@@ -871,7 +885,7 @@ async fn sign_run(
     let (public_key, chain) = parts(&signed.public_key, signed.certificate_chain.as_deref());
     let images = subject_images(&statement);
     let mut image_signatures = Vec::new();
-    if st.config.oci.enabled() {
+    if let Some(oci_signer) = oci_signer.filter(|_| st.config.oci.enabled()) {
         for image in &images {
             let payload = publish::simplesigning_payload(image);
             let out = oci_signer

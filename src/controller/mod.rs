@@ -17,6 +17,7 @@ pub mod kube;
 pub mod metrics;
 pub mod queue;
 pub mod record;
+pub mod settings;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
