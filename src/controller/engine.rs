@@ -433,8 +433,13 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
             failpoint("after-rekor");
         }
 
-        // 2. The registry (and Chains' tekton backend).
-        if storage.contains(&StorageBackend::Oci) || st.config.oci.enabled() {
+        // 2. The registry (and Chains' tekton backend), once the log entries are there:
+        //    the layouts carry them, and a layer once written is not rewritten.
+        let logged = progress
+            .failures()
+            .iter()
+            .all(|(s, _)| !s.starts_with("rekor "));
+        if logged && (storage.contains(&StorageBackend::Oci) || st.config.oci.enabled()) {
             self.publish_oci(&record, &material, st, storage, &mut progress)
                 .await;
             self.store

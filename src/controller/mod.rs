@@ -100,6 +100,9 @@ pub struct Controller<S, P> {
     pub metrics: Arc<metrics::Metrics>,
     /// Runs waiting for a configuration fix (re-queued on every settings change).
     pub parked: Arc<std::sync::Mutex<std::collections::BTreeSet<RunKey>>>,
+    /// Runs in back-off: not processed before this instant, whatever events arrive (the
+    /// controller's own progress writes are events too).
+    pub not_before: Arc<std::sync::Mutex<std::collections::HashMap<RunKey, std::time::Instant>>>,
 }
 
 impl<S, P> Clone for Controller<S, P> {
@@ -109,6 +112,7 @@ impl<S, P> Clone for Controller<S, P> {
             queue: Arc::clone(&self.queue),
             metrics: Arc::clone(&self.metrics),
             parked: Arc::clone(&self.parked),
+            not_before: Arc::clone(&self.not_before),
         }
     }
 }
@@ -122,6 +126,7 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
             queue: Arc::new(WorkQueue::default()),
             metrics: Arc::new(metrics::Metrics::default()),
             parked: Arc::default(),
+            not_before: Arc::default(),
         }
     }
 
@@ -136,18 +141,42 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
         }
     }
 
-    /// Queue `key` again after `delay`.
+    /// Queue `key` again after `delay`, and not before.
     pub fn requeue_after(&self, key: &RunKey, delay: Duration) {
-        let (q, k) = (Arc::clone(&self.queue), key.clone());
+        let at = std::time::Instant::now() + delay;
+        if let Ok(mut nb) = self.not_before.lock() {
+            nb.insert(key.clone(), at);
+        }
+        let (q, k, nb) = (
+            Arc::clone(&self.queue),
+            key.clone(),
+            Arc::clone(&self.not_before),
+        );
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
+            if let Ok(mut nb) = nb.lock()
+                && nb.get(&k).is_some_and(|t| *t <= std::time::Instant::now())
+            {
+                nb.remove(&k);
+            }
             q.add(k);
         });
+    }
+
+    /// Whether `key` is in back-off.
+    fn backing_off(&self, key: &RunKey) -> bool {
+        self.not_before
+            .lock()
+            .is_ok_and(|nb| nb.get(key).is_some_and(|t| *t > std::time::Instant::now()))
     }
 
     /// One worker: take keys until the queue shuts down.
     pub async fn worker(self) {
         while let Some(key) = self.queue.get().await {
+            if self.backing_off(&key) {
+                self.queue.done(&key);
+                continue;
+            }
             let span = tracing::info_span!("run", kind = key.kind.lower(), namespace = %key.namespace, name = %key.name);
             let outcome = tracing::Instrument::instrument(self.engine.process(&key), span).await;
             observe(&self.metrics, key.kind, &outcome);
