@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    hallmark::cli::init_logging();
     let cli = hallmark::cli::Cli::parse();
+    hallmark::cli::init_logging(&cli);
     hallmark::cli::main(cli)
 }

@@ -62,9 +62,25 @@ impl From<Outcome> for ExitCode {
     max_term_width = 100
 )]
 pub struct Cli {
+    /// Log format on standard error: `text` (for people) or `json` (one object per line,
+    /// with the run's namespace, name and uid as fields, for log pipelines). The level
+    /// comes from `RUST_LOG` (default `warn`; the controller's default is `info`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT", env = "HALLMARK_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// JSON lines.
+    Json,
 }
 
 /// The subcommands.
@@ -91,17 +107,30 @@ pub enum Command {
     Conformance(conformance::ConformanceArgs),
 }
 
-/// Install the log subscriber: human-readable logs on stderr, filtered by `RUST_LOG`
-/// (default `warn`).
-pub fn init_logging() {
+/// Install the log subscriber on stderr, filtered by `RUST_LOG` (default `warn`, and
+/// `info` for the controller), as text or JSON lines.
+pub fn init_logging(cli: &Cli) {
+    let default = if matches!(cli.command, Command::Controller(_)) {
+        "info,kube=warn,hyper=warn"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // A second initialisation (tests) is harmless: keep the first subscriber.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 /// Run a parsed command line and map the result onto an exit code.

@@ -272,6 +272,7 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
             return Ok(Outcome::Skipped("gone".into()));
         };
         let mut view = RunView::from_json(&obj);
+        tracing::Span::current().record("uid", view.uid.as_str());
         match record::decide(
             key.kind,
             &view,

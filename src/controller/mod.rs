@@ -177,8 +177,16 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
                 self.queue.done(&key);
                 continue;
             }
-            let span = tracing::info_span!("run", kind = key.kind.lower(), namespace = %key.namespace, name = %key.name);
-            let outcome = tracing::Instrument::instrument(self.engine.process(&key), span).await;
+            let span = tracing::info_span!(
+                "run",
+                kind = key.kind.lower(),
+                namespace = %key.namespace,
+                run = %key.name,
+                uid = tracing::field::Empty
+            );
+            let outcome =
+                tracing::Instrument::instrument(self.engine.process(&key), span.clone()).await;
+            let entered = span.enter();
             observe(&self.metrics, key.kind, &outcome);
             match &outcome {
                 Outcome::Recorded { signed, parent, .. } => {
@@ -212,6 +220,7 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
                     tracing::warn!(run = %key, "finalizer released at the deadline")
                 }
             }
+            drop(entered);
             self.queue.done(&key);
         }
     }
