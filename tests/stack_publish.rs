@@ -940,3 +940,235 @@ fn keyless_attestations_verify_everywhere() {
         "stack_publish: keyless (static issuer): cosign v3, hallmark and sigstore-python (--bundle-out) verify it, refuse another identity"
     );
 }
+
+/// The controller's embedded mode writes into an OCI image layout
+/// (`hallmark::oci::image_layout`): a generated image, an attestation logged in the stack's
+/// Rekor v1 (legacy `.att` and referrer) and an image signature (`.sig`), all through the
+/// same `publish` / `publish_signature` as for a registry. `hallmark verify
+/// oci-layout:PATH@DIGEST`, cosign v3 `--local-image` and cosign v2 `--local-image` (from
+/// the Rekor bundle annotations, offline) accept them, and refuse another key.
+#[test]
+fn oci_layout_output_verifies_with_hallmark_and_cosign() {
+    use hallmark::dsse::IN_TOTO_PAYLOAD_TYPE;
+    use hallmark::oci::image_layout::ImageLayout;
+    use hallmark::publish::{
+        Attestation, BundleFormat, ImageSignature, Material, OciSink, publish, publish_signature,
+        simplesigning_payload,
+    };
+    use hallmark::rekor::RekorClient;
+    use hallmark::rekor::upload::{
+        DsseEntryKind, SignerMaterial, legacy_bundle_annotation, upload_dsse, upload_hashedrekord,
+    };
+    use hallmark::signing::{LocalSigner, Signer as _, sign_envelope};
+    use hallmark::trust::TrustedRoot;
+    use sha2::Digest as _;
+
+    let Some(s) = stack() else { return };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tmp.path();
+    let path = dir.join("layout");
+    let layout = ImageLayout::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    let digest = layout
+        .write_generated_image("registry.example/embedded/app")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let image = layout.image_ref(digest.clone());
+    let signer = LocalSigner::generate_p256().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("key.pub"), signer.public_key().to_pem())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let other = LocalSigner::generate_p256().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("other.pub"), other.public_key().to_pem())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let trust =
+        TrustedRoot::from_file(Path::new(&s.trusted_root)).unwrap_or_else(|e| panic!("{e}"));
+    let rekor = RekorClient::new(&s.rekor, std::time::Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let material = SignerMaterial::Key(signer.public_key().clone());
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "subject": [{"name": "registry.example/embedded/app", "digest": {"sha256": digest.hex()}}],
+        "predicateType": "https://slsa.dev/provenance/v0.2",
+        "predicate": {"builder": {"id": "https://hallmark.test/embedded"}, "buildType": "x",
+                      "invocation": {"parameters": {"nonce": format!("{:?}", std::time::SystemTime::now())}},
+                      "materials": []}
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        let envelope = sign_envelope(
+            &signer,
+            IN_TOTO_PAYLOAD_TYPE,
+            statement.to_string().as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let logged = upload_dsse(
+            &rekor,
+            &envelope.to_json(),
+            &material,
+            DsseEntryKind::Dsse,
+            &trust,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let attestation = Attestation {
+            envelope,
+            predicate_type: "https://slsa.dev/provenance/v0.2".into(),
+            material: Material::Key,
+            rekor_annotation: Some(
+                legacy_bundle_annotation(&logged.entry).unwrap_or_else(|e| panic!("{e}")),
+            ),
+            tlog_entries: vec![logged.entry],
+            timestamps: Vec::new(),
+        };
+        let sink = OciSink {
+            format: BundleFormat::Both,
+            repository: None,
+        };
+        let results = publish(&layout, &attestation, std::slice::from_ref(&image), &sink).await;
+        assert_eq!(results.len(), 2);
+        for r in results {
+            r.outcome.unwrap_or_else(|e| panic!("{}: {e}", r.sink));
+        }
+        let payload = simplesigning_payload(&image);
+        let signature = signer.sign(&payload).unwrap_or_else(|e| panic!("{e}"));
+        let sha: [u8; 32] = sha2::Sha256::digest(&payload).into();
+        let logged = upload_hashedrekord(&rekor, &sha, &signature, &material, &trust)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sig = ImageSignature {
+            payload,
+            signature,
+            material: Material::Key,
+            rekor_annotation: Some(
+                legacy_bundle_annotation(&logged.entry).unwrap_or_else(|e| panic!("{e}")),
+            ),
+        };
+        publish_signature(&layout, &sig, &image, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    });
+    // The layout as written: oci-layout, and in index.json the image, .att, .sig and the
+    // referrer, each blob present under its digest.
+    let index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(path.join("index.json")).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let entries = index["manifests"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 4, "{index:#}");
+    for e in &entries {
+        let hex = e["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("sha256:");
+        assert!(path.join("blobs/sha256").join(hex).is_file(), "{e}");
+    }
+    let kinds: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["annotations"]["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "dev.cosignproject.cosign/image",
+            "dev.cosignproject.cosign/atts",
+            "dev.cosignproject.cosign/sigs"
+        ],
+        "{index:#}"
+    );
+
+    let reference = format!("oci-layout:{}@{digest}", path.display());
+    let verify = |key: &str| {
+        run(
+            dir,
+            env!("CARGO_BIN_EXE_hallmark"),
+            &[
+                "verify",
+                &reference,
+                "--key",
+                key,
+                "--trusted-root",
+                &s.trusted_root,
+                "-o",
+                "json",
+            ],
+            &[],
+        )
+    };
+    let out = verify("key.pub");
+    ok(&out, "hallmark verify oci-layout:");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(report["decision"], "pass", "{report:#}");
+    let wrong = verify("other.pub");
+    assert_eq!(wrong.status.code(), Some(1), "another key must be denied");
+    let missing = run(
+        dir,
+        env!("CARGO_BIN_EXE_hallmark"),
+        &[
+            "verify",
+            &format!("oci-layout:{}@{digest}", dir.join("nope").display()),
+            "--key",
+            "key.pub",
+        ],
+        &[],
+    );
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "a missing layout cannot be read"
+    );
+
+    let path_s = path.display().to_string();
+    let cosign = |args: &[&str]| run(dir, &s.cosign, args, &[]);
+    for (cmd, extra) in [
+        ("verify-attestation", &["--type", "slsaprovenance"][..]),
+        ("verify", &[][..]),
+    ] {
+        let with = |key: &str| {
+            let mut a = vec![
+                cmd,
+                "--local-image",
+                "--key",
+                key,
+                "--trusted-root",
+                &s.trusted_root,
+            ];
+            a.extend_from_slice(extra);
+            a.push(&path_s);
+            cosign(&a)
+        };
+        let good = with("key.pub");
+        ok(&good, &format!("cosign v3 {cmd} --local-image"));
+        assert!(
+            !with("other.pub").status.success(),
+            "cosign v3 {cmd} --local-image must refuse another key"
+        );
+        // cosign v2, from the Rekor bundle annotations alone (an unreachable Rekor).
+        let v2 = |key: &str| {
+            let mut a = vec![
+                cmd,
+                "--local-image",
+                "--key",
+                key,
+                "--rekor-url",
+                "http://127.0.0.1:9",
+            ];
+            a.extend_from_slice(extra);
+            a.push(&path_s);
+            run(
+                dir,
+                &s.cosign2,
+                &a,
+                &[("SIGSTORE_REKOR_PUBLIC_KEY", s.rekor_pubkey.as_str())],
+            )
+        };
+        ok(&v2("key.pub"), &format!("cosign v2 {cmd} --local-image"));
+        assert!(
+            !v2("other.pub").status.success(),
+            "cosign v2 {cmd} --local-image must refuse another key"
+        );
+    }
+    eprintln!(
+        "stack_publish: OCI image layout: generated image + .att + referrer + .sig; hallmark verify and cosign v2/v3 --local-image accept them, refuse another key"
+    );
+}

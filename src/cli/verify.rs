@@ -13,6 +13,7 @@ use serde_json::json;
 use super::Outcome;
 use crate::bundle::Bundle;
 use crate::dsse::Envelope;
+use crate::oci::image_layout::{self, ImageLayout};
 use crate::oci::{ImageRef, OciError, find_attestations};
 use crate::rekor::{RekorClient, RekorError, TransparencyLog as _};
 use crate::trust::TrustedRoot;
@@ -38,8 +39,10 @@ pub struct VerifyArgs {
     /// What was signed: a file, or `sha256:<hex>` (its digest), with `--envelope` or
     /// `--bundle`; or an image `REGISTRY/REPOSITORY@sha256:<hex>` alone, whose attestations
     /// are read from its registry (OCI 1.1 referrer bundles, the `sha256-<hex>` fallback
-    /// tag, and cosign's legacy `sha256-<hex>.att` tag). The image passes when at least
-    /// one attestation verifies.
+    /// tag, and cosign's legacy `sha256-<hex>.att` tag); or `oci-layout:PATH@sha256:<hex>`,
+    /// an image whose attestations are read from the OCI image layout directory PATH (as
+    /// the controller's `--output oci-layout:PATH` writes it). The image passes when at
+    /// least one attestation verifies.
     #[arg(value_name = "ARTIFACT")]
     pub artifact: String,
 
@@ -422,10 +425,21 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
     };
     let identity = identity_matcher(args)?;
     if matches!(source, Source::Image) {
-        let image = ImageRef::parse(&args.artifact).map_err(|e| Failure::Error {
+        let usage = |e: OciError| Failure::Error {
             check: "usage",
             message: e.to_string(),
-        })?;
+        };
+        // `oci-layout:PATH@sha256:<hex>`: an image in an OCI image layout directory.
+        let (image, layout) = match image_layout::parse_reference(&args.artifact).map_err(usage)? {
+            Some((path, digest)) => {
+                let layout = ImageLayout::open(&path).map_err(|e| Failure::Error {
+                    check: "input",
+                    message: super::error_chain(&e),
+                })?;
+                (layout.image_ref(digest), Some(layout))
+            }
+            None => (ImageRef::parse(&args.artifact).map_err(usage)?, None),
+        };
         *digest_hex = Some(image.digest.hex().to_owned());
         if key.is_none() && identity.is_none() {
             return Err(Failure::Error {
@@ -436,7 +450,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             });
         }
         let policy = Policy::new(key, identity, false)?.with_predicate_type(predicate_type);
-        return decide_image(args, &image, &policy);
+        return decide_image(args, &image, layout.as_ref(), &policy);
     }
     let bytes;
     let artifact = if args.artifact.starts_with("sha256:") {
@@ -621,7 +635,12 @@ async fn lookup_entries(
 
 /// Read the image's attestations from its registry and verify each: the image passes when
 /// at least one does.
-fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<Passed, Failure> {
+fn decide_image(
+    args: &VerifyArgs,
+    image: &ImageRef,
+    layout: Option<&ImageLayout>,
+    policy: &Policy,
+) -> Result<Passed, Failure> {
     let (verifier, trusted_logs) = make_verifier_and_logs(args)?;
     let timeout = std::time::Duration::from_secs(args.registry.registry_timeout.max(1));
     let rekor_urls = match (&args.rekor_url, args.offline || args.insecure_ignore_tlog) {
@@ -641,7 +660,6 @@ fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<
         check: "registry",
         message: super::error_chain(e),
     };
-    let client = args.registry.client().map_err(|e| registry_error(&e))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -649,9 +667,14 @@ fn decide_image(args: &VerifyArgs, image: &ImageRef, policy: &Policy) -> Result<
             check: "input",
             message: format!("starting the async runtime: {e}"),
         })?;
-    let discovery = runtime
-        .block_on(find_attestations(&client, image))
-        .map_err(|e| registry_error(&e))?;
+    let discovery = match layout {
+        Some(layout) => runtime.block_on(find_attestations(layout, image)),
+        None => {
+            let client = args.registry.client().map_err(|e| registry_error(&e))?;
+            runtime.block_on(find_attestations(&client, image))
+        }
+    }
+    .map_err(|e| registry_error(&e))?;
     let artifact = ArtifactRef::Sha256(image.digest.bytes());
     let mut checked = Vec::new();
     let mut first: Option<Passed> = None;

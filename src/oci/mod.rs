@@ -9,6 +9,8 @@
 //!   basic and bearer-token auth, extra CAs, plain HTTP only for insecure registries).
 //! - [`discover`]: finds an image's attestations through the [`Fetcher`] seam: OCI 1.1
 //!   referrers (or the `sha256-<hex>` fallback tag) and the legacy `sha256-<hex>.att` tag.
+//! - [`image_layout`]: an OCI image layout directory behind the same seams (the
+//!   controller's embedded mode; `hallmark verify oci-layout:PATH@sha256:<hex>`).
 //! - [`layout`]: the manifests, configs and indexes hallmark writes (pure).
 //! - [`write`](mod@write): publishing through the [`Pusher`] seam: legacy layers (read-modify-write,
 //!   serialized per image) and referrer bundles with the fallback index.
@@ -19,6 +21,7 @@
 pub mod client;
 pub mod cosign;
 pub mod discover;
+pub mod image_layout;
 pub mod layout;
 pub mod manifest;
 pub mod reference;
@@ -127,6 +130,17 @@ pub enum OciError {
     /// The client configuration is unusable (e.g. an unreadable CA file).
     #[error("registry client configuration: {0}")]
     Config(String),
+    /// Reading or writing an OCI image layout directory failed.
+    #[error("OCI image layout {path}: {what}")]
+    Layout {
+        /// The layout's directory.
+        path: String,
+        /// What was being done.
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl OciError {
