@@ -30,6 +30,20 @@ fn duration(s: &str) -> Result<Duration, String> {
     Duration::try_from(d).map_err(|_| format!("{s:?}: a duration must not be negative"))
 }
 
+fn dir_source(s: &str) -> Result<PathBuf, String> {
+    s.strip_prefix("dir:")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{s:?}: expected dir:PATH"))
+}
+
+fn layout_output(s: &str) -> Result<PathBuf, String> {
+    s.strip_prefix("oci-layout:")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{s:?}: expected oci-layout:PATH"))
+}
+
 fn ns_name(s: &str) -> Result<(String, String), String> {
     s.split_once('/')
         .filter(|(n, a)| !n.is_empty() && !a.is_empty() && !a.contains('/'))
@@ -117,6 +131,27 @@ pub struct ControllerArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
 
+    /// Embedded mode, without a cluster: sign the run files (TaskRuns, PipelineRuns; JSON
+    /// or YAML) in this directory (`dir:PATH`) instead of watching a cluster. Needs
+    /// `--once` and `--output`. Without a signer flag or configuration, a key pair is
+    /// created on first use beside the output (`hallmark.key`, `hallmark.pub`; password
+    /// from `COSIGN_PASSWORD`, empty by default).
+    #[arg(long, value_name = "dir:PATH", value_parser = dir_source, requires_all = ["once", "output"],
+          conflicts_with_all = ["kubeconfig", "namespaces", "configmap", "lease", "signing_secrets"])]
+    pub source: Option<PathBuf>,
+
+    /// Embedded mode: process the runs found, then exit (0 when every finished run was
+    /// signed and published, 2 otherwise).
+    #[arg(long, requires = "source")]
+    pub once: bool,
+
+    /// Embedded mode: the OCI image layout to write the attestations and signatures into
+    /// (`oci-layout:PATH`, created when missing), with a generated image for each image
+    /// result whose digest is that image's. `hallmark verify oci-layout:PATH@sha256:...`
+    /// reads it.
+    #[arg(long, value_name = "oci-layout:PATH", value_parser = layout_output, requires = "source")]
+    pub output: Option<PathBuf>,
+
     /// Tests only: honour `HALLMARK_FAILPOINT=after-sign|after-rekor|after-oci`, which makes
     /// the process exit at that step.
     #[arg(long, hide = true)]
@@ -196,6 +231,9 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
         bail!("--workers must be at least 1");
     }
     crate::controller::engine::set_failpoints_enabled(args.insecure_test_failpoints);
+    if let (Some(source), Some(output)) = (&args.source, &args.output) {
+        return run_embedded(args, source, output);
+    }
     let registry = args.registry.client()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -311,4 +349,245 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
         anyhow::Ok(())
     })?;
     Ok(Outcome::Pass)
+}
+
+/// The images named by a run's `IMAGE_URL`/`IMAGE_DIGEST` results (also `*_IMAGE_URL` /
+/// `*_IMAGE_DIGEST` pairs), as `(url, digest)`.
+fn image_results(run: &serde_json::Value) -> Vec<(String, String)> {
+    let results: BTreeMap<String, String> = run["status"]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some((
+                r["name"].as_str()?.to_owned(),
+                r["value"].as_str()?.trim().to_owned(),
+            ))
+        })
+        .collect();
+    results
+        .iter()
+        .filter_map(|(name, url)| {
+            let prefix = name.strip_suffix("IMAGE_URL")?;
+            let digest = results.get(&format!("{prefix}IMAGE_DIGEST"))?;
+            Some((url.clone(), digest.clone()))
+        })
+        .collect()
+}
+
+/// Write a private key readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// `hallmark controller --source dir:PATH --once --output oci-layout:PATH`.
+fn run_embedded(
+    args: &ControllerArgs,
+    source: &std::path::Path,
+    output: &std::path::Path,
+) -> anyhow::Result<Outcome> {
+    use crate::controller::embedded::DirStore;
+    use crate::controller::engine::{Outcome as RunOutcome, RunStore as _};
+    use crate::oci::image_layout::{ImageLayout, generated_image};
+
+    let data = match &args.config {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            crate::config::document_map(&bytes).with_context(|| format!("in {}", path.display()))?
+        }
+        None => BTreeMap::new(),
+    };
+    // The attestations go into the layout unless the configuration says otherwise
+    // (Chains' default storage for runs is `tekton`, the run's annotations).
+    let mut data = data;
+    for key in ["artifacts.taskrun.storage", "artifacts.pipelinerun.storage"] {
+        data.entry(key.to_owned())
+            .or_insert_with(|| "oci".to_owned());
+    }
+    let layout =
+        ImageLayout::create(output).map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+    let store = DirStore::load(source, &output.join("hallmark-state.json"))
+        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+    let mut options = args.settings_options();
+    let config = crate::config::Config::from_map(&data)
+        .map(|(c, _)| c)
+        .unwrap_or_default();
+    let configured = config.x509.fulcio_enabled
+        || [&config.taskrun, &config.pipelinerun, &config.oci]
+            .iter()
+            .any(|a| a.signer == crate::config::SignerKind::Kms);
+    if options.request.key.is_none() && !options.request.keyless && !configured {
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let key = dir.join("hallmark.key");
+        if !key.exists() {
+            // cosign's encrypted format when COSIGN_PASSWORD is set; otherwise a plain
+            // PKCS#8 key (readable by its owner only), which needs no password to load.
+            let (private_pem, public_pem) = match crate::signing::password_from_env()? {
+                Some(password) => {
+                    let pair = crate::signing::generate_key_pair(&password)
+                        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+                    (pair.private_pem, pair.public_pem)
+                }
+                None => {
+                    let signer = crate::signing::LocalSigner::generate_p256()
+                        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+                    let der = signer
+                        .to_pkcs8_der()
+                        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+                    let pem = pem_rfc7468::encode_string(
+                        "PRIVATE KEY",
+                        pem_rfc7468::LineEnding::LF,
+                        &der,
+                    )
+                    .map_err(|e| anyhow::anyhow!("encoding the key: {e}"))?;
+                    (zeroize::Zeroizing::new(pem), signer.public().to_pem())
+                }
+            };
+            write_private(&key, private_pem.as_bytes())?;
+            let public = dir.join("hallmark.pub");
+            std::fs::write(&public, public_pem.as_bytes())
+                .with_context(|| format!("writing {}", public.display()))?;
+            eprintln!(
+                "created a signing key pair: {} and {}",
+                key.display(),
+                public.display()
+            );
+        }
+        options.request.key = Some(key.to_string_lossy().into_owned());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcomes = runtime.block_on(async {
+        // The images the runs name, generated into the layout where the name gives the
+        // digest the run recorded.
+        for key in store.keys() {
+            let Ok(Some(obj)) = store.get(&key).await else { continue };
+            for (url, digest) in image_results(&obj) {
+                let generated = generated_image(&url);
+                if crate::oci::Digest::of(&generated.manifest).to_string() == digest {
+                    layout
+                        .write_generated_image(&url)
+                        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
+                } else {
+                    tracing::info!(image = %url, %digest, "not generated: the digest is not hallmark's generated image of that name");
+                }
+            }
+        }
+        let (settings, _keyless) = build_settings(&options, &data, None).await;
+        let engine = Engine {
+            store,
+            registry: layout,
+            settings: std::sync::RwLock::new(Arc::new(settings)),
+            decide: DecideOptions {
+                holder: "embedded".into(),
+                claim_ttl: args.claim_ttl,
+                finalizer_deadline: args.finalizer_deadline,
+            },
+        };
+        let mut outcomes = Vec::new();
+        for key in engine.store.keys() {
+            let mut outcome = engine.process(&key).await;
+            let mut attempts = 0;
+            while matches!(outcome, RunOutcome::Retry(..)) && attempts < args.max_retries {
+                attempts += 1;
+                outcome = engine.process(&key).await;
+            }
+            outcomes.push((key, outcome));
+        }
+        anyhow::Ok(outcomes)
+    })?;
+    let mut failed = false;
+    for (key, outcome) in &outcomes {
+        match outcome {
+            RunOutcome::Recorded { signed: true, .. } => outln!("{key}: signed"),
+            RunOutcome::Skipped(why) => outln!("{key}: skipped ({why})"),
+            RunOutcome::Recorded { signed: false, .. } => {
+                failed = true;
+                eprintln!(
+                    "hallmark: {key}: failed (see hallmark.dev/reason in {})",
+                    output.join("hallmark-state.json").display()
+                );
+            }
+            RunOutcome::Retry(_, why) | RunOutcome::Waiting(why) | RunOutcome::Later(_, why) => {
+                failed = true;
+                eprintln!("hallmark: {key}: not signed: {why}");
+            }
+            RunOutcome::Released => {}
+        }
+    }
+    Ok(if failed {
+        Outcome::Error
+    } else {
+        Outcome::Pass
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// The README's main job signs `testdata/embedded/`: each image it names must be the
+    /// image hallmark generates for that name, so the layout holds what it attests.
+    #[test]
+    fn embedded_testdata_names_generated_images() {
+        let dir = crate::test_support::repo_dir().join("testdata/embedded");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")) {
+            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            let run: serde_json::Value =
+                serde_yaml_ng::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+            for (url, digest) in image_results(&run) {
+                let want = crate::oci::Digest::of(
+                    &crate::oci::image_layout::generated_image(&url).manifest,
+                );
+                assert_eq!(digest, want.to_string(), "{}: {url}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen > 0, "no image results in {}", dir.display());
+    }
+
+    #[test]
+    fn embedded_mode_flags_are_checked_up_front() {
+        use clap::Parser as _;
+        let parse = |args: &[&str]| {
+            crate::cli::Cli::try_parse_from(["hallmark", "controller"].iter().chain(args).copied())
+        };
+        assert!(parse(&["--source", "dir:x", "--once", "--output", "oci-layout:y"]).is_ok());
+        assert!(parse(&["--source", "dir:x", "--output", "oci-layout:y"]).is_err());
+        assert!(parse(&["--source", "x", "--once", "--output", "oci-layout:y"]).is_err());
+        assert!(
+            parse(&[
+                "--source",
+                "dir:x",
+                "--once",
+                "--output",
+                "oci-layout:y",
+                "--lease",
+                "a/b"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["--once"]).is_err());
+    }
 }

@@ -12,6 +12,7 @@
 //! and the watches select runs without it, so signed runs leave the watch; nothing keeps a
 //! cache of run objects.
 
+pub mod embedded;
 pub mod engine;
 pub mod kube;
 pub mod metrics;
