@@ -133,6 +133,7 @@ fn controller_signs_publishes_and_records_every_run_once() {
             &format!("pr-1-task-{i}"),
             image,
             &[
+                ("tekton.dev/pipeline", "hm-build"),
                 ("tekton.dev/pipelineRun", "pr-1"),
                 ("tekton.dev/pipelineTask", &format!("task-{i}")),
             ],
@@ -175,6 +176,43 @@ fn controller_signs_publishes_and_records_every_run_once() {
             .as_deref(),
             Some("true"),
             "child {i} is signed before its PipelineRun"
+        );
+    }
+    // `hallmark search` finds the children's entries by image, and by pipeline.
+    let search = |image: &str, pipeline: &str| {
+        let out = run(
+            dir,
+            HM,
+            &[
+                "search",
+                "--image",
+                image,
+                "--pipeline",
+                pipeline,
+                "--rekor-url",
+                &s.rekor,
+                "--trusted-root",
+                &s.trusted_root,
+                "--insecure-registry",
+                &s.registry,
+                "-o",
+                "json",
+            ],
+            &[],
+        );
+        let v = json(&out, "hallmark search");
+        v["hits"].as_array().map_or(0, Vec::len)
+    };
+    for image in &child_images {
+        assert_eq!(
+            search(image, "hm-build"),
+            1,
+            "hallmark search --pipeline hm-build {image}"
+        );
+        assert_eq!(
+            search(image, "another-pipeline"),
+            0,
+            "hallmark search --pipeline another-pipeline {image}"
         );
     }
     assert!(
