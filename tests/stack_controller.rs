@@ -426,6 +426,125 @@ fn controller_signs_publishes_and_records_every_run_once() {
     );
     drop(ctl);
 
+    // 8. Registry credentials from the run's ServiceAccount's imagePullSecrets: the TLS +
+    //    htpasswd registry, which the controller itself has no credentials for.
+    let tdir = dir.join("tls");
+    std::fs::create_dir_all(tdir.join("docker")).expect("dir");
+    let tls_env = [("SSL_CERT_FILE", s.tls_ca.as_str())];
+    ok(
+        &run(
+            &tdir,
+            &s.crane,
+            &[
+                "auth",
+                "login",
+                &s.tls,
+                "-u",
+                &s.tls_user,
+                "-p",
+                &s.tls_password,
+            ],
+            &[],
+        ),
+        "crane auth login",
+    );
+    let push = |name: &str| {
+        std::fs::write(
+            tdir.join("random.bin"),
+            format!("{name}-{}", std::process::id()).repeat(30),
+        )
+        .expect("write");
+        ok(
+            &run(&tdir, "tar", &["-cf", "layer.tar", "random.bin"], &[]),
+            "tar",
+        );
+        let tag = format!("{}/ctl/{name}:{}", s.tls, std::process::id());
+        ok(
+            &run(
+                &tdir,
+                &s.crane,
+                &["append", "-f", "layer.tar", "-t", &tag],
+                &tls_env,
+            ),
+            "crane append (TLS)",
+        );
+        let d = stdout(&run(&tdir, &s.crane, &["digest", &tag], &tls_env));
+        assert!(d.starts_with("sha256:"), "crane digest: {d}");
+        format!("{}/ctl/{name}@{d}", s.tls)
+    };
+    let private = push("creds-private");
+    let unauthorized = push("creds-none");
+    ok(
+        &ctx.kubectl(&[
+            "create",
+            "secret",
+            "docker-registry",
+            "regcred",
+            "-n",
+            &ns,
+            &format!("--docker-server={}", s.tls),
+            &format!("--docker-username={}", s.tls_user),
+            &format!("--docker-password={}", s.tls_password),
+        ]),
+        "create the pull secret",
+    );
+    ok(
+        &ctx.kubectl(&["create", "serviceaccount", "builder", "-n", &ns]),
+        "create the ServiceAccount",
+    );
+    ok(
+        &ctx.kubectl(&[
+            "patch",
+            "serviceaccount",
+            "builder",
+            "-n",
+            &ns,
+            "-p",
+            r#"{"imagePullSecrets":[{"name":"regcred"}]}"#,
+        ]),
+        "add the pull secret",
+    );
+    ctx.taskrun_as("creds-1", &private, &[], Some("builder"));
+    ctx.taskrun_as("creds-2", &unauthorized, &[], None);
+    let ctl = ctx.controller(&[&base[..], &["--registry-ca", &s.tls_ca]].concat(), &[]);
+    ctx.wait_signed("taskrun", "creds-1", &ctl);
+    ctx.wait(
+        Duration::from_secs(30),
+        "creds-2 (no pull secret) to fail on the registry's 401",
+        || {
+            ctx.annotation("taskrun", "creds-2", "hallmark.dev/reason")
+                .is_some_and(|r| r.contains("401"))
+        },
+        Some(&ctl),
+    );
+    drop(ctl);
+    let tls_layers = |image: &str| {
+        let (repo, digest) = image.split_once('@').expect("digest");
+        let out = run(
+            &tdir,
+            &s.crane,
+            &[
+                "manifest",
+                &format!("{repo}:{}.att", digest.replace(':', "-")),
+            ],
+            &tls_env,
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|m| m["layers"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        tls_layers(&private),
+        1,
+        "the attestation reached the private registry"
+    );
+    assert_eq!(
+        tls_layers(&unauthorized),
+        0,
+        "nothing reached it without credentials"
+    );
+
     // 7. The password is nowhere: logs, Events, annotations, metrics.
     let mut haystack = String::new();
     for log in ctx.logs.borrow().iter() {

@@ -119,6 +119,11 @@ pub struct ControllerArgs {
     #[arg(long, default_value = "60s", value_parser = duration, value_name = "DURATION")]
     pub finalizer_deadline: Duration,
 
+    /// After SIGTERM/SIGINT, how long runs in flight may take to finish (nothing new is
+    /// started); keep it below the pod's `terminationGracePeriodSeconds`.
+    #[arg(long, default_value = "20s", value_parser = duration, value_name = "DURATION")]
+    pub shutdown_grace: Duration,
+
     /// A claim older than this (its controller died) is taken over.
     #[arg(long, default_value = "5m", value_parser = duration, value_name = "DURATION")]
     pub claim_ttl: Duration,
@@ -234,7 +239,7 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
     if let (Some(source), Some(output)) = (&args.source, &args.output) {
         return run_embedded(args, source, output);
     }
-    let registry = args.registry.client()?;
+    let own_registry_config = args.registry.own_config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -262,9 +267,16 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
         let secrets = signing_secrets(&client, args.signing_secrets.as_ref()).await?;
         let (settings, keyless) = build_settings(&options, &data, secrets.as_ref()).await;
         let keyless = Arc::new(std::sync::Mutex::new(keyless));
+        let registries = controller::credentials::KubeRegistries::new(
+            client.clone(),
+            args.registry
+                .options(crate::oci::client::CredentialSource::Anonymous),
+            own_registry_config.as_deref(),
+        )
+        .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))?;
         let engine = Engine {
             store,
-            registry,
+            registries,
             settings: std::sync::RwLock::new(Arc::new(settings)),
             decide: DecideOptions {
                 holder: identity.clone(),
@@ -344,6 +356,7 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
             lease: args.lease.clone(),
             lease_duration: args.lease_duration,
             identity,
+            shutdown_grace: args.shutdown_grace,
         };
         controller::run_in_cluster(client, ctl, &opts, ready).await;
         anyhow::Ok(())
@@ -494,7 +507,7 @@ fn run_embedded(
         let (settings, _keyless) = build_settings(&options, &data, None).await;
         let engine = Engine {
             store,
-            registry: layout,
+            registries: crate::controller::credentials::Fixed(Arc::new(layout)),
             settings: std::sync::RwLock::new(Arc::new(settings)),
             decide: DecideOptions {
                 holder: "embedded".into(),

@@ -57,6 +57,36 @@ impl RegistryArgs {
     }
 }
 
+impl RegistryArgs {
+    /// How to reach registries, with `credentials`.
+    #[must_use]
+    pub fn options(&self, credentials: CredentialSource) -> RegistryOptions {
+        RegistryOptions {
+            insecure_registries: self.insecure_registries.clone(),
+            ca_files: self.registry_cas.clone(),
+            timeout: self.timeout(),
+            credentials,
+        }
+    }
+
+    /// The controller's own docker config: `--registry-secret`'s, else docker's
+    /// `config.json` (`$DOCKER_CONFIG`, `~/.docker`) when there is one. Call it outside
+    /// an async context (it may read the Secret).
+    ///
+    /// # Errors
+    ///
+    /// As [`RegistryArgs::client`].
+    pub fn own_config(&self) -> Result<Option<Vec<u8>>, crate::oci::OciError> {
+        if let Some(reference) = &self.registry_secret {
+            return read_secret(reference).map(Some);
+        }
+        let dir = std::env::var_os("DOCKER_CONFIG")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")));
+        Ok(dir.and_then(|d| std::fs::read(d.join("config.json")).ok()))
+    }
+}
+
 /// The `.dockerconfigjson` of Secret `NS/NAME`.
 fn read_secret(reference: &str) -> Result<Vec<u8>, crate::oci::OciError> {
     let fail =

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::credentials::Registries;
 use super::record::{
     self, DecideOptions, Decision, ImageSignatureRecord, Kind, Progress, RunKey, RunView,
     SignedRecord, SinkState, b64, unb64,
@@ -182,11 +183,11 @@ pub fn set_failpoints_enabled(on: bool) {
 }
 
 /// The engine: one per controller, shared by its workers.
-pub struct Engine<S, P> {
+pub struct Engine<S, R> {
     /// The runs.
     pub store: S,
-    /// The registry (or image layout).
-    pub registry: P,
+    /// The registry client of each run (or the image layout).
+    pub registries: R,
     /// The current settings (replaced on a configuration change).
     pub settings: std::sync::RwLock<Arc<Settings>>,
     /// Claims and deadlines.
@@ -239,7 +240,7 @@ fn subject_images(statement: &provenance::Statement) -> Vec<ImageRef> {
         .collect()
 }
 
-impl<S: RunStore, P: Pusher> Engine<S, P> {
+impl<S: RunStore, R: Registries> Engine<S, R> {
     /// The settings now.
     #[must_use]
     pub fn settings(&self) -> Arc<Settings> {
@@ -441,8 +442,19 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
             .iter()
             .all(|(s, _)| !s.starts_with("rekor "));
         if logged && (storage.contains(&StorageBackend::Oci) || st.config.oci.enabled()) {
-            self.publish_oci(&record, &material, st, storage, &mut progress)
+            let registry = self
+                .registries
+                .for_run(&key.namespace, &view.service_account)
                 .await;
+            self.publish_oci(
+                registry.as_ref(),
+                &record,
+                &material,
+                st,
+                storage,
+                &mut progress,
+            )
+            .await;
             self.store
                 .patch(key, &record::progress_patch(&progress))
                 .await?;
@@ -573,8 +585,9 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
         })
     }
 
-    async fn publish_oci(
+    async fn publish_oci<P: Pusher>(
         &self,
+        registry: &P,
         record: &SignedRecord,
         material: &RecordMaterial,
         st: &Settings,
@@ -615,7 +628,7 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
                 {
                     continue;
                 }
-                let (registry, attestation, sink) = (&self.registry, &attestation, &sink);
+                let (attestation, sink) = (&attestation, &sink);
                 jobs.push(Box::pin(async move {
                     publish::publish(registry, attestation, &[image], sink)
                         .await
@@ -651,7 +664,7 @@ impl<S: RunStore, P: Pusher> Engine<S, P> {
                         .get(&sig.image)
                         .and_then(|e| legacy_bundle_annotation(e).ok()),
                 };
-                let (registry, repository) = (&self.registry, repository.clone());
+                let repository = repository.clone();
                 jobs.push(Box::pin(async move {
                     let r = publish::publish_signature(
                         registry,

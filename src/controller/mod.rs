@@ -12,6 +12,7 @@
 //! and the watches select runs without it, so signed runs leave the watch; nothing keeps a
 //! cache of run objects.
 
+pub mod credentials;
 pub mod embedded;
 pub mod engine;
 pub mod kube;
@@ -28,7 +29,7 @@ use engine::{Engine, Outcome, RunStore};
 use queue::WorkQueue;
 use record::{Kind, RunKey};
 
-use crate::oci::Pusher;
+use credentials::Registries;
 
 /// How the controller runs (flags).
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct RunOptions {
     pub lease_duration: Duration,
     /// This process's identity (claims, Lease holder, Events).
     pub identity: String,
+    /// How long in-flight runs may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
 }
 
 /// Wire metrics to an outcome.
@@ -118,7 +121,7 @@ impl<S, P> Clone for Controller<S, P> {
     }
 }
 
-impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
+impl<S: RunStore + 'static, P: Registries + 'static> Controller<S, P> {
     /// A controller around `engine`.
     #[must_use]
     pub fn new(engine: Engine<S, P>) -> Self {
@@ -239,7 +242,7 @@ impl<S: RunStore + 'static, P: Pusher + 'static> Controller<S, P> {
 
 /// Run in the cluster until SIGTERM/SIGINT: leader election (when a Lease is named),
 /// watches, workers, and a deadline timer for runs being deleted.
-pub async fn run_in_cluster<P: Pusher + 'static>(
+pub async fn run_in_cluster<P: Registries + 'static>(
     client: ::kube::Client,
     controller: Controller<kube::KubeStore, P>,
     opts: &RunOptions,
@@ -272,7 +275,7 @@ pub async fn run_in_cluster<P: Pusher + 'static>(
     run_leader(client, controller, opts, ready).await;
 }
 
-async fn run_leader<P: Pusher + 'static>(
+async fn run_leader<P: Registries + 'static>(
     client: ::kube::Client,
     controller: Controller<kube::KubeStore, P>,
     opts: &RunOptions,
@@ -309,12 +312,19 @@ async fn run_leader<P: Pusher + 'static>(
     };
     tasks.push(readiness);
     let workers = controller.run_workers(opts.workers);
+    let mut workers = std::pin::pin!(workers);
     tokio::select! {
-        () = workers => {}
+        () = &mut workers => {}
         () = shutdown_signal() => {
-            tracing::info!("shutting down: finishing in-flight runs");
+            // Nothing new starts; what is in flight may finish within the grace period.
+            // A run abandoned past it is safe: its claim expires, and its stored record
+            // is republished by whoever takes it next.
+            tracing::info!(grace = ?opts.shutdown_grace, "shutting down: finishing in-flight runs");
             controller.queue.clear();
             controller.queue.shut_down();
+            if tokio::time::timeout(opts.shutdown_grace, &mut workers).await.is_err() {
+                tracing::warn!("in-flight runs abandoned at the end of the grace period");
+            }
         }
     }
     for t in tasks {

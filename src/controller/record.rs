@@ -107,6 +107,9 @@ pub struct RunView {
     pub completed_at: Option<jiff::Timestamp>,
     /// PipelineRun: `status.childReferences[].name` of kind TaskRun.
     pub children: Vec<String>,
+    /// The ServiceAccount the run ran as (`spec.serviceAccountName`, a PipelineRun's
+    /// `spec.taskRunTemplate.serviceAccountName`; `default` when unset).
+    pub service_account: String,
 }
 
 fn str_map(v: &Value) -> BTreeMap<String, String> {
@@ -164,6 +167,12 @@ impl RunView {
                         .collect()
                 })
                 .unwrap_or_default(),
+            service_account: obj["spec"]["serviceAccountName"]
+                .as_str()
+                .or_else(|| obj["spec"]["taskRunTemplate"]["serviceAccountName"].as_str())
+                .filter(|s| !s.is_empty())
+                .unwrap_or("default")
+                .to_owned(),
         }
     }
 

@@ -26,6 +26,10 @@ pub struct Stack {
     pub complete_run: String,
     pub chains_sample: String,
     pub vault_key: String,
+    pub tls: String,
+    pub tls_ca: String,
+    pub tls_user: String,
+    pub tls_password: String,
 }
 
 pub fn stack() -> Option<Stack> {
@@ -43,6 +47,10 @@ pub fn stack() -> Option<Stack> {
             complete_run: var("HALLMARK_STACK_COMPLETE_RUN")?,
             chains_sample: var("HALLMARK_STACK_CHAINS_SAMPLE")?,
             vault_key: var("HALLMARK_STACK_VAULT_KEY")?,
+            tls: var("HALLMARK_STACK_REGISTRY_TLS")?,
+            tls_ca: var("HALLMARK_STACK_REGISTRY_TLS_CA")?,
+            tls_user: var("HALLMARK_STACK_REGISTRY_TLS_USER")?,
+            tls_password: var("HALLMARK_STACK_REGISTRY_TLS_PASSWORD")?,
         })
     })();
     if s.is_none() {
@@ -206,6 +214,17 @@ impl Ctx<'_> {
 
     /// Create a TaskRun whose results name `image`, and finish it.
     pub fn taskrun(&self, name: &str, image: &str, labels: &[(&str, &str)]) {
+        self.taskrun_as(name, image, labels, None);
+    }
+
+    /// [`Ctx::taskrun`], running as ServiceAccount `account`.
+    pub fn taskrun_as(
+        &self,
+        name: &str,
+        image: &str,
+        labels: &[(&str, &str)],
+        account: Option<&str>,
+    ) {
         let (repo, digest) = image.split_once('@').expect("REPO@DIGEST");
         let labels: serde_json::Map<String, Value> = labels
             .iter()
@@ -218,6 +237,10 @@ impl Ctx<'_> {
                 "results": [{"name": "IMAGE_URL"}, {"name": "IMAGE_DIGEST"}],
                 "steps": [{"name": "build", "image": "busybox", "script": "true"}]}}
         });
+        let mut tr = tr;
+        if let Some(a) = account {
+            tr["spec"]["serviceAccountName"] = Value::String(a.to_owned());
+        }
         ok(
             &self.kubectl_stdin(&["create", "-f", "-"], &tr.to_string()),
             &format!("creating TaskRun {name}"),
