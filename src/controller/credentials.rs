@@ -71,8 +71,11 @@ pub struct KubeRegistries {
     own: Map<String, Value>,
     default: Arc<RegistryClient>,
     by_config: Mutex<HashMap<Vec<u8>, Arc<RegistryClient>>>,
-    by_account: Mutex<HashMap<(String, String), (Instant, Arc<RegistryClient>)>>,
+    by_account: Mutex<HashMap<AccountKey, (Instant, Arc<RegistryClient>)>>,
 }
+
+/// A ServiceAccount: namespace and name.
+type AccountKey = (String, String);
 
 const ACCOUNT_TTL: Duration = Duration::from_secs(60);
 const MAX_CLIENTS: usize = 256;
@@ -91,7 +94,7 @@ impl KubeRegistries {
     ) -> Result<Self, OciError> {
         let own = own.map(auths_of).unwrap_or_default();
         let default = Arc::new(RegistryClient::new(RegistryOptions {
-            credentials: CredentialSource::DockerConfigJson(merged_config(&[own.clone()])),
+            credentials: CredentialSource::DockerConfigJson(merged_config(std::slice::from_ref(&own))),
             ..base.clone()
         })?);
         Ok(Self {
