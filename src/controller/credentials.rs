@@ -94,7 +94,9 @@ impl KubeRegistries {
     ) -> Result<Self, OciError> {
         let own = own.map(auths_of).unwrap_or_default();
         let default = Arc::new(RegistryClient::new(RegistryOptions {
-            credentials: CredentialSource::DockerConfigJson(merged_config(std::slice::from_ref(&own))),
+            credentials: CredentialSource::DockerConfigJson(merged_config(std::slice::from_ref(
+                &own,
+            ))),
             ..base.clone()
         })?);
         Ok(Self {
