@@ -26,7 +26,9 @@ use crate::signing::{KeyError, PublicKey};
 use crate::transparency::TransparencyError;
 use crate::x509::X509Error;
 
+pub mod policy;
 mod verifier;
+pub use policy::{CheckFailure, PolicyError, SlsaChecks};
 pub use verifier::{LoggedEntry, Policy, Verification, Verifier, VerifierOptions};
 
 /// in-toto Statement v0.1 `_type`.
