@@ -2,7 +2,7 @@
 //!
 //! `hallmark controller --source dir:PATH --once --output oci-layout:PATH` reads the run
 //! files (TaskRuns and PipelineRuns, JSON or YAML, `kind: List` too) in a directory, and
-//! runs each finished one through the same [`Engine`] as the cluster mode, with a
+//! runs each finished one through the same [`Engine`](super::engine::Engine) as the cluster mode, with a
 //! [`DirStore`] in place of the Kubernetes API and an OCI image layout in place of the
 //! registry. TaskRuns go first, so that PipelineRuns find their children recorded.
 //!

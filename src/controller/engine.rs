@@ -16,7 +16,6 @@
 //!    that takes the run out of the watch; the claim and finalizer go. After the retry
 //!    budget the run is recorded `failed` with the reason.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -417,7 +416,7 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
             Kind::TaskRun => &st.config.taskrun.storage,
             Kind::PipelineRun => &st.config.pipelinerun.storage,
         };
-        let material = match Material_of(&record) {
+        let material = match record_material(&record) {
             Ok(m) => m,
             Err(e) => {
                 return self
@@ -739,8 +738,7 @@ fn signer_material(public_key: Option<&str>, chain: &[String]) -> Result<SignerM
     SignerMaterial::certificate(&leaf).map_err(|e| format!("stored certificate: {e}"))
 }
 
-#[allow(non_snake_case)]
-fn Material_of(record: &SignedRecord) -> Result<RecordMaterial, String> {
+fn record_material(record: &SignedRecord) -> Result<RecordMaterial, String> {
     Envelope::from_json(record.envelope.as_bytes())
         .map_err(|e| format!("the stored envelope does not parse: {e}"))?;
     Ok(RecordMaterial {
@@ -950,22 +948,4 @@ fn parts(key: &PublicKey, chain: Option<&[Vec<u8>]>) -> (Option<String>, Vec<Str
         Some(c) if !c.is_empty() => (None, c.iter().map(|d| b64(d)).collect()),
         _ => (Some(key.to_pem()), Vec::new()),
     }
-}
-
-/// The default sink names of a record, for reports.
-#[must_use]
-pub fn sink_summary(progress: &Progress) -> BTreeMap<String, String> {
-    progress
-        .sinks
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                match v {
-                    SinkState::Done { detail } => format!("done {detail}"),
-                    SinkState::Error { reason } => format!("error: {reason}"),
-                },
-            )
-        })
-        .collect()
 }
