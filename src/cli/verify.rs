@@ -17,6 +17,7 @@ use crate::oci::image_layout::{self, ImageLayout};
 use crate::oci::{ImageRef, OciError, find_attestations};
 use crate::rekor::{RekorClient, RekorError, TransparencyLog as _};
 use crate::trust::TrustedRoot;
+use crate::verify::policy::{self, CheckFailure, PolicyError, SlsaChecks};
 use crate::verify::{
     self, ArtifactRef, BundleVerification, EnvelopePolicy, LoggedEntry, Policy, PredicateType,
     VerificationKey, VerifiedStatement, Verifier, VerifierOptions, VerifyError,
@@ -137,6 +138,201 @@ pub struct VerifyArgs {
     /// the schema is in docs/verify-report.md).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text, value_name = "FORMAT")]
     pub output: OutputFormat,
+
+    /// SLSA check: the builder id (v0.2 `builder.id`, v1 `runDetails.builder.id`) must be
+    /// exactly this. The checks below apply to the attestations that verified: at least
+    /// one (or `--threshold` many) must satisfy all of them. See docs/verify.md.
+    #[arg(long, value_name = "ID")]
+    pub builder_id: Option<String>,
+
+    /// SLSA check: a source must have this URI (v0.2 `invocation.configSource.uri` or a
+    /// `materials[].uri`; v1 a `buildDefinition.resolvedDependencies[].uri`), compared
+    /// without a `git+` prefix, `.git` suffix, trailing `/` or `@ref` suffix.
+    #[arg(long, value_name = "URI")]
+    pub source_uri: Option<String>,
+
+    /// SLSA check: a source (the one matching `--source-uri`, if given) must have this
+    /// digest value (a git commit, optionally `sha1:`-prefixed) or `@REF` URI suffix.
+    #[arg(long, value_name = "REF")]
+    pub source_ref: Option<String>,
+
+    /// SLSA check: the build type (v0.2 `buildType`, v1 `buildDefinition.buildType`)
+    /// must be exactly this.
+    #[arg(long, value_name = "TYPE")]
+    pub build_type: Option<String>,
+
+    /// SLSA check (repeatable): parameter K must have value V (v0.2
+    /// `invocation.parameters.K`; v1 `buildDefinition.externalParameters.runSpec.params`
+    /// entry named K). Non-string values compare as compact JSON.
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+
+    /// SLSA check: the build must have finished (v0.2 `metadata.buildFinishedOn`, v1
+    /// `runDetails.metadata.finishedOn`) at most this long ago: `90s`, `30m`, `12h`,
+    /// `7d`, `2w`.
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+
+    /// N distinct signers (keys by key id, or certificate identities) must have verified
+    /// attestations of the subject that satisfy the checks. Default 1.
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<usize>,
+}
+
+/// The SLSA checks and threshold asked for.
+struct Checks {
+    slsa: SlsaChecks,
+    threshold: usize,
+    now: jiff::Timestamp,
+}
+
+impl Checks {
+    fn from_args(args: &VerifyArgs) -> Result<Self, Failure> {
+        let usage = |e: PolicyError| Failure::Error {
+            check: "usage",
+            message: e.to_string(),
+        };
+        let threshold = args.threshold.unwrap_or(1);
+        if threshold == 0 {
+            return Err(usage(PolicyError::Threshold));
+        }
+        Ok(Self {
+            slsa: SlsaChecks {
+                builder_id: args.builder_id.clone(),
+                source_uri: args.source_uri.clone(),
+                source_ref: args.source_ref.clone(),
+                build_type: args.build_type.clone(),
+                params: args
+                    .params
+                    .iter()
+                    .map(|p| policy::parse_param(p))
+                    .collect::<Result<_, _>>()
+                    .map_err(usage)?,
+                max_age: args
+                    .max_age
+                    .as_deref()
+                    .map(policy::parse_duration)
+                    .transpose()
+                    .map_err(usage)?,
+            },
+            threshold,
+            now: jiff::Timestamp::now(),
+        })
+    }
+
+    fn requested(&self) -> bool {
+        !self.slsa.is_empty() || self.threshold > 1
+    }
+
+    /// The checks over one verified attestation.
+    fn evaluate(&self, p: &Passed) -> Result<(), Vec<CheckFailure>> {
+        if self.slsa.is_empty() {
+            return Ok(());
+        }
+        match &p.statement {
+            Some(s) => self.slsa.evaluate(&s.statement, self.now),
+            None => Err(vec![CheckFailure {
+                check: "predicate-type",
+                expected: "an SLSA provenance attestation".into(),
+                found: Some("a message signature".into()),
+            }]),
+        }
+    }
+
+    /// The requested checks with their expected values, for the JSON report.
+    fn to_json(&self) -> serde_json::Value {
+        let s = &self.slsa;
+        let mut v = Vec::new();
+        let mut add = |check: &str, expected: String| {
+            v.push(json!({"check": check, "expected": expected}));
+        };
+        for (check, want) in [
+            ("builder-id", &s.builder_id),
+            ("source-uri", &s.source_uri),
+            ("source-ref", &s.source_ref),
+            ("build-type", &s.build_type),
+        ] {
+            if let Some(w) = want {
+                add(check, w.clone());
+            }
+        }
+        for (k, val) in &s.params {
+            add("param", format!("{k}={val}"));
+        }
+        if let Some(m) = s.max_age {
+            add("max-age", format!("finished within {}s", m.as_secs()));
+        }
+        if self.threshold > 1 {
+            add("threshold", format!("{} distinct signers", self.threshold));
+        }
+        serde_json::Value::Array(v)
+    }
+}
+
+/// A stable name of who signed a verified attestation, for `--threshold`.
+fn signer_name(p: &Passed) -> String {
+    match (&p.signer, &p.statement) {
+        (Some((san, issuer)), _) => format!(
+            "{} ({})",
+            san.as_deref().unwrap_or(""),
+            issuer.as_deref().unwrap_or("")
+        ),
+        (None, Some(s)) if !s.key_id.is_empty() => format!("key {}", s.key_id),
+        _ => "the given key".to_owned(),
+    }
+}
+
+fn check_reason(location: Option<&str>, f: &CheckFailure) -> serde_json::Value {
+    let mut r = json!({"check": f.check, "message": f.to_string(), "expected": f.expected, "found": f.found});
+    if let Some(l) = location {
+        r["location"] = json!(l);
+    }
+    r
+}
+
+/// Apply the checks to the attestations that verified: pass when `threshold` distinct
+/// signers have one that satisfies them all.
+fn apply_checks(
+    checks: &Checks,
+    passes: Vec<Passed>,
+    mut attestations: Vec<Checked>,
+) -> Result<Passed, Failure> {
+    let mut failures = Vec::new();
+    let mut satisfying = Vec::new();
+    for p in passes {
+        match checks.evaluate(&p) {
+            Ok(()) => satisfying.push(p),
+            Err(fs) => {
+                if let Some(c) = attestations
+                    .iter_mut()
+                    .find(|c| Some(&c.location) == p.location.as_ref())
+                {
+                    c.decision = "deny";
+                    c.check = fs.first().map(|f| f.check);
+                    c.message = Some(
+                        fs.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    );
+                }
+                failures.extend(fs.into_iter().map(|f| (p.location.clone(), f)));
+            }
+        }
+    }
+    let names: Vec<String> = satisfying.iter().map(signer_name).collect();
+    if !satisfying.is_empty()
+        && let Err(f) = policy::check_threshold(names.iter().map(String::as_str), checks.threshold)
+    {
+        failures.push((None, f));
+    } else if let Some(mut p) = satisfying.into_iter().next() {
+        p.attestations = attestations;
+        return Ok(p);
+    }
+    Err(Failure::DenyChecks {
+        failures,
+        attestations,
+    })
 }
 
 /// What was verified, for the report.
@@ -240,6 +436,12 @@ enum Failure {
         message: String,
         attestations: Vec<Checked>,
     },
+    /// Attestations verified but none (or too few signers) satisfied the SLSA checks
+    /// (exit 1).
+    DenyChecks {
+        failures: Vec<(Option<String>, CheckFailure)>,
+        attestations: Vec<Checked>,
+    },
     /// Could not decide (exit 2).
     Error {
         check: &'static str,
@@ -279,7 +481,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let result = decide(args, &mut digest_hex);
     let (outcome, decision) = match &result {
         Ok(_) => (Outcome::Pass, "pass"),
-        Err(Failure::Deny(_) | Failure::DenyImage { .. }) => (Outcome::Deny, "deny"),
+        Err(Failure::Deny(_) | Failure::DenyImage { .. } | Failure::DenyChecks { .. }) => {
+            (Outcome::Deny, "deny")
+        }
         Err(Failure::Error { .. }) => (Outcome::Error, "error"),
     };
     let reasons: Vec<serde_json::Value> = match &result {
@@ -299,8 +503,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             );
             r
         }
+        Err(Failure::DenyChecks { failures, .. }) => failures
+            .iter()
+            .map(|(l, f)| check_reason(l.as_deref(), f))
+            .collect(),
         Err(Failure::Error { check, message }) => vec![json!({"check": check, "message": message})],
     };
+    let checks = Checks::from_args(args).ok().filter(Checks::requested);
     match args.output {
         OutputFormat::Json => {
             let mut report = json!({
@@ -308,6 +517,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 "reasons": reasons,
                 "artifact": {"name": artifact_label, "sha256": digest_hex},
             });
+            if let Some(c) = &checks {
+                report["checks"] = c.to_json();
+            }
             if let Ok(p) = &result {
                 report["verified"] = json!(p.kind);
                 report["tlogEntries"] = json!(p.tlog_entries);
@@ -336,7 +548,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             }
             let checked = match &result {
                 Ok(p) => Some(&p.attestations),
-                Err(Failure::DenyImage { attestations, .. }) => Some(attestations),
+                Err(
+                    Failure::DenyImage { attestations, .. }
+                    | Failure::DenyChecks { attestations, .. },
+                ) => Some(attestations),
                 _ => None,
             };
             if let Some(list) = checked.filter(|_| image_mode(args)) {
@@ -361,6 +576,15 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     .as_ref()
                     .map_or_else(String::new, |l| format!(" ({l})"));
                 outln!("pass: {artifact_label}: {} {what} verified{at}", p.kind);
+                if let Some(c) = &checks {
+                    for check in c.to_json().as_array().into_iter().flatten() {
+                        outln!(
+                            "  check {} passed: {}",
+                            check["check"].as_str().unwrap_or_default(),
+                            check["expected"].as_str().unwrap_or_default()
+                        );
+                    }
+                }
                 for line in p.describe() {
                     outln!("  {line}");
                 }
@@ -379,6 +603,26 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 outln!("deny: {artifact_label}: {message}");
                 for a in attestations {
                     outln!("  {}", a.line());
+                }
+            }
+            Err(Failure::DenyChecks {
+                failures,
+                attestations,
+            }) => {
+                outln!(
+                    "deny: {artifact_label}: {} SLSA check(s) failed",
+                    failures.len()
+                );
+                for (l, f) in failures {
+                    match l {
+                        Some(l) => outln!("  {f} ({l})"),
+                        None => outln!("  {f}"),
+                    }
+                }
+                if attestations.len() > 1 {
+                    for a in attestations {
+                        outln!("  {}", a.line());
+                    }
                 }
             }
             Err(Failure::Error { message, .. }) => eprintln!("hallmark: error: {message}"),
@@ -424,6 +668,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
         None => None,
     };
     let identity = identity_matcher(args)?;
+    let checks = Checks::from_args(args)?;
     if matches!(source, Source::Image) {
         let usage = |e: OciError| Failure::Error {
             check: "usage",
@@ -450,7 +695,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             });
         }
         let policy = Policy::new(key, identity, false)?.with_predicate_type(predicate_type);
-        return decide_image(args, &image, layout.as_ref(), &policy);
+        return decide_image(args, &image, layout.as_ref(), &policy, &checks);
     }
     let bytes;
     let artifact = if args.artifact.starts_with("sha256:") {
@@ -484,7 +729,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 policy = policy.with_predicate_type(p);
             }
             let statement = verify::verify_envelope(&env, &key, &policy)?;
-            Ok(Passed {
+            let p = Passed {
                 kind: "envelope",
                 statement: Some(statement),
                 signer: None,
@@ -493,7 +738,8 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 signing_times: Vec::new(),
                 location: None,
                 attestations: Vec::new(),
-            })
+            };
+            apply_checks(&checks, vec![p], Vec::new())
         }
         Source::Bundle(path) => {
             let raw = std::fs::read(path)
@@ -505,7 +751,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             let verifier = make_verifier(args)?;
             let policy = Policy::new(key, identity, false)?.with_predicate_type(predicate_type);
             let v = verifier.verify(&bundle, artifact, &policy)?;
-            Ok(passed(v, None))
+            apply_checks(&checks, vec![passed(v, None)], Vec::new())
         }
         Source::Image => unreachable_image(),
     }
@@ -640,6 +886,7 @@ fn decide_image(
     image: &ImageRef,
     layout: Option<&ImageLayout>,
     policy: &Policy,
+    checks: &Checks,
 ) -> Result<Passed, Failure> {
     let (verifier, trusted_logs) = make_verifier_and_logs(args)?;
     let timeout = std::time::Duration::from_secs(args.registry.registry_timeout.max(1));
@@ -677,7 +924,7 @@ fn decide_image(
     .map_err(|e| registry_error(&e))?;
     let artifact = ArtifactRef::Sha256(image.digest.bytes());
     let mut checked = Vec::new();
-    let mut first: Option<Passed> = None;
+    let mut passes: Vec<Passed> = Vec::new();
     let mut errors_only = true;
     let mut lookup_failed = false;
     for found in discovery.found {
@@ -739,9 +986,7 @@ fn decide_image(
                     message: None,
                     predicate_type,
                 });
-                if first.is_none() {
-                    first = Some(passed(v, Some(location)));
-                }
+                passes.push(passed(v, Some(location)));
             }
             Err(e) => {
                 errors_only &= !e.is_denial();
@@ -765,9 +1010,8 @@ fn decide_image(
             predicate_type: None,
         });
     }
-    if let Some(mut p) = first {
-        p.attestations = checked;
-        return Ok(p);
+    if !passes.is_empty() {
+        return apply_checks(checks, passes, checked);
     }
     if lookup_failed {
         // An attestation could not be checked against the log: undecided, not denied.
@@ -900,6 +1144,13 @@ mod tests {
             rekor_url: None,
             offline: false,
             output: OutputFormat::Json,
+            builder_id: None,
+            source_uri: None,
+            source_ref: None,
+            build_type: None,
+            params: Vec::new(),
+            max_age: None,
+            threshold: None,
         }
     }
 
