@@ -347,7 +347,6 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
                         .finish(
                             key,
                             &view,
-                            st,
                             false,
                             &Progress::default(),
                             Some(&format!("child TaskRun {name} not found")),
@@ -385,17 +384,16 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
                         .await?;
                     view = RunView::from_json(&claimed);
                 }
-                let record = match sign_run(key, &obj, &children, st, &signer, oci_signer.as_ref())
-                    .await
-                {
-                    Ok(r) => r,
-                    Err(e) if !e.transient => {
-                        return self
-                            .finish(key, &view, st, false, &Progress::default(), Some(&e.reason))
-                            .await;
-                    }
-                    Err(e) => return self.retry(key, &view, st, &e.reason).await,
-                };
+                let record =
+                    match sign_run(key, &obj, &children, st, &signer, oci_signer.as_ref()).await {
+                        Ok(r) => r,
+                        Err(e) if !e.transient => {
+                            return self
+                                .finish(key, &view, false, &Progress::default(), Some(&e.reason))
+                                .await;
+                        }
+                        Err(e) => return self.retry(key, &view, st, &e.reason).await,
+                    };
                 let stored = self
                     .store
                     .patch(key, &record::store_patch(&view.resource_version, &record))
@@ -419,9 +417,7 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
         let material = match record_material(&record) {
             Ok(m) => m,
             Err(e) => {
-                return self
-                    .finish(key, &view, st, false, &progress, Some(&e))
-                    .await;
+                return self.finish(key, &view, false, &progress, Some(&e)).await;
             }
         };
 
@@ -502,7 +498,7 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
                 .await?
                 .map(|o| RunView::from_json(&o))
                 .unwrap_or(view);
-            return self.finish(key, &fresh, st, true, &progress, None).await;
+            return self.finish(key, &fresh, true, &progress, None).await;
         }
         let reason = failures
             .iter()
@@ -527,7 +523,6 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
                 .finish(
                     key,
                     v,
-                    st,
                     false,
                     &v.progress(),
                     Some(&format!("after {} attempts: {reason}", retries)),
@@ -548,12 +543,10 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
         &self,
         key: &RunKey,
         view: &RunView,
-        st: &Settings,
         signed: bool,
         progress: &Progress,
         reason: Option<&str>,
     ) -> Result<Outcome, StepError> {
-        let _ = st;
         self.store
             .patch(key, &record::record_patch(view, signed, progress, reason))
             .await?;
