@@ -173,8 +173,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DURATION")]
     pub max_age: Option<String>,
 
-    /// N distinct signers (keys by key id, or certificate identities) must have verified
-    /// attestations of the subject that satisfy the checks. Default 1.
+    /// N distinct signers (certificate identities: SAN and issuer; all attestations
+    /// verified with `--key` count as one signer) must have verified attestations of the
+    /// subject that satisfy the checks. Default 1.
     #[arg(long, value_name = "N")]
     pub threshold: Option<usize>,
 }
@@ -277,7 +278,8 @@ fn signer_name(p: &Passed) -> String {
             san.as_deref().unwrap_or(""),
             issuer.as_deref().unwrap_or("")
         ),
-        (None, Some(s)) if !s.key_id.is_empty() => format!("key {}", s.key_id),
+        // One `--key` verifies every key-signed attestation: one signer, whatever the
+        // (unsigned) DSSE keyid hints say.
         _ => "the given key".to_owned(),
     }
 }
