@@ -136,3 +136,56 @@ fn checks_pass_and_deny_on_signed_runs() {
         }
     }
 }
+
+/// Image mode, offline: the controller's embedded mode signs testdata/embedded into an
+/// OCI image layout; the checks apply to the image's attestations that verified.
+#[test]
+fn checks_apply_to_image_attestations() {
+    const DIGEST: &str = "sha256:3706027c00733e8d97971285d940d6b4bcbdf3e68e0796312e531c6ecb7197b3";
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let layout = tmp.path().join("layout");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/embedded");
+    let out = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .arg("controller")
+        .arg(format!("--source=dir:{}", source.display()))
+        .arg("--once")
+        .arg(format!("--output=oci-layout:{}", layout.display()))
+        .env_remove("COSIGN_PASSWORD")
+        .output()
+        .unwrap_or_else(|e| panic!("running hallmark controller: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = format!("oci-layout:{}@{DIGEST}", layout.display());
+    let verify = |flag: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .args(["verify", &image, "--key"])
+            .arg(tmp.path().join("hallmark.pub"))
+            .args(["--insecure-ignore-tlog", "-o", "json", flag])
+            .output()
+            .unwrap_or_else(|e| panic!("running hallmark verify: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code().unwrap_or(-1), json(&text))
+    };
+    let (code, report) = verify("--builder-id=https://tekton.dev/chains/v2");
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["checks"][0]["check"], "builder-id", "{report}");
+    let (code, report) = verify("--builder-id=https://evil.example");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["reasons"][0]["check"], "builder-id", "{report}");
+    assert!(report["reasons"][0]["location"].is_string(), "{report}");
+    let atts = report["attestations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        atts.iter()
+            .any(|a| a["decision"] == "deny" && a["reasons"][0]["check"] == "builder-id"),
+        "{report}"
+    );
+    let (code, report) = verify("--threshold=2");
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["reasons"][0]["check"], "threshold", "{report}");
+}
