@@ -232,6 +232,10 @@ fn controller_signs_publishes_and_records_every_run_once() {
         "metrics:\n{metrics}"
     );
     assert!(
+        metrics.contains("watcher_taskrun_payload_uploaded_total 6"),
+        "metrics:\n{metrics}"
+    );
+    assert!(
         metrics.contains("watcher_pipelinerun_sign_created_total 1"),
         "metrics:\n{metrics}"
     );

@@ -147,6 +147,8 @@ pub enum Outcome {
         parent: Option<String>,
         /// Seconds from the run's completion to the record.
         latency: Option<f64>,
+        /// The attestation is in the transparency log.
+        logged: bool,
     },
     /// Try again after this delay.
     Retry(Duration, String),
@@ -574,6 +576,7 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
                 .then(|| view.labels.get(record::PIPELINE_RUN_LABEL).cloned())
                 .flatten(),
             latency,
+            logged: progress.entries.contains_key("attestation"),
         })
     }
 

@@ -55,11 +55,15 @@ fn observe(m: &metrics::Metrics, kind: Kind, outcome: &Outcome) {
         Outcome::Recorded {
             signed: true,
             latency,
+            logged,
             ..
         } => {
             k.sign_created.inc();
             k.payload_stored.inc();
             k.marked_signed.inc();
+            if *logged {
+                k.payload_uploaded.inc();
+            }
             if let Some(l) = latency {
                 m.latency
                     .get_or_create(&metrics::KindLabel {
