@@ -38,9 +38,6 @@ fn controller_signs_publishes_and_records_every_run_once() {
     let Some(s) = stack() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("docker")).expect("docker dir");
-    std::fs::write(dir.join("docker/config.json"), "{}").expect("docker config");
-
     // A run Chains signs, before Chains is stopped.
     let sample = run(dir, &s.chains_sample, &["hm-ctl-chains"], &[]);
     let sample = json(&sample, "tests/stack/chains-sample");
@@ -48,29 +45,8 @@ fn controller_signs_publishes_and_records_every_run_once() {
     let chains_image = sample["image"].as_str().expect("image").to_owned();
 
     let _chains = Stopped::new("chains");
-    let ns = format!("hm-ctl-{}", std::process::id());
-    let ctx = Ctx {
-        s: &s,
-        dir,
-        ns: ns.clone(),
-        key: dir.join("k.key"),
-        pubkey: dir.join("k.pub"),
-        next_port: std::cell::Cell::new(
-            19300 + u16::try_from(std::process::id() % 500).unwrap_or(0),
-        ),
-        logs: std::cell::RefCell::default(),
-    };
-    ok(
-        &run(
-            dir,
-            HM,
-            &["generate-key-pair", "--output-key-prefix", "k"],
-            &[("COSIGN_PASSWORD", CANARY)],
-        ),
-        "generate-key-pair",
-    );
-    let created = ctx.kubectl(&["create", "namespace", &ns]);
-    ok(&created, "create namespace");
+    let ctx = Ctx::setup(&s, dir, "hm-ctl", 19300);
+    let ns = ctx.ns.clone();
     let key = ctx.key.to_string_lossy().into_owned();
     let config = ctx.config_file("");
     let config = config.to_string_lossy().into_owned();

@@ -19,42 +19,16 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::controller::{CANARY, Ctx, HM, Stopped, stack};
-use support::peers::{ok, run};
+use support::controller::{Ctx, Stopped, stack};
 
 #[test]
 fn every_run_is_signed_once_through_outages_and_failover() {
     let Some(s) = stack() else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    std::fs::create_dir_all(dir.join("docker")).expect("docker dir");
-    std::fs::write(dir.join("docker/config.json"), "{}").expect("docker config");
     let _chains = Stopped::new("chains");
-    let ns = format!("hm-ctlf-{}", std::process::id());
-    let ctx = Ctx {
-        s: &s,
-        dir,
-        ns: ns.clone(),
-        key: dir.join("k.key"),
-        pubkey: dir.join("k.pub"),
-        next_port: std::cell::Cell::new(
-            19800 + u16::try_from(std::process::id() % 150).unwrap_or(0),
-        ),
-        logs: std::cell::RefCell::default(),
-    };
-    ok(
-        &run(
-            dir,
-            HM,
-            &["generate-key-pair", "--output-key-prefix", "k"],
-            &[("COSIGN_PASSWORD", CANARY)],
-        ),
-        "generate-key-pair",
-    );
-    ok(
-        &ctx.kubectl(&["create", "namespace", &ns]),
-        "create namespace",
-    );
+    let ctx = Ctx::setup(&s, dir, "hm-ctlf", 19800);
+    let ns = ctx.ns.clone();
     let key = ctx.key.to_string_lossy().into_owned();
     let config = ctx.config_file("").to_string_lossy().into_owned();
     let base = ["--config", config.as_str(), "--key", key.as_str()];

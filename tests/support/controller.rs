@@ -150,6 +150,40 @@ pub fn json(out: &Output, what: &str) -> Value {
         .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {}", stdout(out)))
 }
 
+impl<'a> Ctx<'a> {
+    /// A scratch namespace `PREFIX-<pid>` with a key pair (password [`CANARY`]) and an
+    /// empty docker config in `dir`; controllers get metrics ports from `port_base` on.
+    pub fn setup(s: &'a Stack, dir: &'a Path, prefix: &str, port_base: u16) -> Self {
+        std::fs::create_dir_all(dir.join("docker")).expect("docker dir");
+        std::fs::write(dir.join("docker/config.json"), "{}").expect("docker config");
+        let ctx = Ctx {
+            s,
+            dir,
+            ns: format!("{prefix}-{}", std::process::id()),
+            key: dir.join("k.key"),
+            pubkey: dir.join("k.pub"),
+            next_port: std::cell::Cell::new(
+                port_base + u16::try_from(std::process::id() % 150).unwrap_or(0),
+            ),
+            logs: std::cell::RefCell::default(),
+        };
+        ok(
+            &run(
+                dir,
+                HM,
+                &["generate-key-pair", "--output-key-prefix", "k"],
+                &[("COSIGN_PASSWORD", CANARY)],
+            ),
+            "generate-key-pair",
+        );
+        ok(
+            &ctx.kubectl(&["create", "namespace", &ctx.ns]),
+            "create namespace",
+        );
+        ctx
+    }
+}
+
 impl Ctx<'_> {
     pub fn kubectl(&self, args: &[&str]) -> Output {
         run(self.dir, &self.s.kubectl, args, &[])
