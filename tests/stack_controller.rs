@@ -207,6 +207,11 @@ fn controller_signs_publishes_and_records_every_run_once() {
         metrics.contains("watcher_taskrun_sign_created_total 6"),
         "metrics:\n{metrics}"
     );
+    // Seven runs, each an envelope and an image signature.
+    assert!(
+        metrics.contains("hallmark_signatures_total 14"),
+        "metrics:\n{metrics}"
+    );
     assert!(
         metrics.contains("watcher_taskrun_payload_uploaded_total 6"),
         "metrics:\n{metrics}"

@@ -283,6 +283,7 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
                 claim_ttl: args.claim_ttl,
                 finalizer_deadline: args.finalizer_deadline,
             },
+            signatures: std::sync::atomic::AtomicU64::new(0),
         };
         let ctl = Controller::new(engine);
         let ready = Arc::new(AtomicBool::new(false));
@@ -290,10 +291,15 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
             .await
             .with_context(|| format!("--metrics-addr {}", args.metrics_addr))?;
         let refresh: Arc<dyn Fn() + Send + Sync> = {
-            let (m, q, k) = (
+            let (m, q, k, e) = (
                 Arc::clone(&ctl.metrics),
                 Arc::clone(&ctl.queue),
                 Arc::clone(&keyless),
+                Arc::clone(&ctl.engine),
+            );
+            let (last_requests, last_signatures) = (
+                std::sync::atomic::AtomicU64::new(0),
+                std::sync::atomic::AtomicU64::new(0),
             );
             Arc::new(move || {
                 let (depth, oldest) = q.depth();
@@ -301,9 +307,10 @@ pub fn run(args: &ControllerArgs) -> anyhow::Result<Outcome> {
                 m.queue_oldest.set(oldest);
                 if let Ok(k) = k.lock() {
                     let requests: u64 = k.iter().map(|s| s.certificate_requests()).sum();
-                    m.fulcio_requests
-                        .set(i64::try_from(requests).unwrap_or(i64::MAX));
+                    controller::metrics::advance(&m.fulcio_requests, &last_requests, requests);
                 }
+                let made = e.signatures.load(std::sync::atomic::Ordering::Relaxed);
+                controller::metrics::advance(&m.signatures, &last_signatures, made);
             })
         };
         tokio::spawn(controller::metrics::serve(
@@ -514,6 +521,7 @@ fn run_embedded(
                 claim_ttl: args.claim_ttl,
                 finalizer_deadline: args.finalizer_deadline,
             },
+            signatures: std::sync::atomic::AtomicU64::new(0),
         };
         let mut outcomes = Vec::new();
         for key in engine.store.keys() {

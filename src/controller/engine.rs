@@ -193,6 +193,9 @@ pub struct Engine<S, R> {
     pub settings: std::sync::RwLock<Arc<Settings>>,
     /// Claims and deadlines.
     pub decide: DecideOptions,
+    /// Signatures this process made (envelopes and image signatures), for the
+    /// `hallmark_signatures_total` metric.
+    pub signatures: std::sync::atomic::AtomicU64,
 }
 
 /// A failure of one step, for the retry decision.
@@ -388,7 +391,12 @@ impl<S: RunStore, R: Registries> Engine<S, R> {
                 }
                 let record =
                     match sign_run(key, &obj, &children, st, &signer, oci_signer.as_ref()).await {
-                        Ok(r) => r,
+                        Ok(r) => {
+                            let made = 1 + u64::try_from(r.image_signatures.len()).unwrap_or(0);
+                            self.signatures
+                                .fetch_add(made, std::sync::atomic::Ordering::Relaxed);
+                            r
+                        }
                         Err(e) if !e.transient => {
                             return self
                                 .finish(key, &view, false, &Progress::default(), Some(&e.reason))

@@ -14,7 +14,7 @@
 //! ratio is the Fulcio certificate reuse), `hallmark_config_errors_total`, `hallmark_leader`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -72,7 +72,7 @@ pub struct Metrics {
     /// Retries.
     pub retries: Family<KindLabel, Counter>,
     /// Fulcio certificate requests (set from the keyless signer at scrape time).
-    pub fulcio_requests: Gauge<i64, AtomicI64>,
+    pub fulcio_requests: Counter,
     /// Signatures made.
     pub signatures: Counter,
     /// Configuration problems seen.
@@ -128,7 +128,7 @@ impl Default for Metrics {
             queue_oldest: Gauge::default(),
             sink_errors: Family::default(),
             retries: Family::default(),
-            fulcio_requests: Gauge::default(),
+            fulcio_requests: Counter::default(),
             signatures: Counter::default(),
             config_errors: Counter::default(),
             leader: Gauge::default(),
@@ -197,6 +197,18 @@ impl Metrics {
             s.clear();
         }
         s
+    }
+}
+
+/// Advance `counter` to a running total read elsewhere (`now`), given the total it was
+/// last advanced to (`last`). A total that went down (its source was rebuilt) starts
+/// counting again from there.
+pub fn advance(counter: &Counter, last: &AtomicU64, now: u64) {
+    let before = last.swap(now, Ordering::Relaxed);
+    if now > before {
+        counter.inc_by(now - before);
+    } else if now < before {
+        counter.inc_by(now);
     }
 }
 
@@ -295,6 +307,11 @@ mod tests {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }
         assert_eq!(cause("GET http://x: operation timed out"), "timeout");
+        let last = AtomicU64::new(0);
+        advance(&m.signatures, &last, 3);
+        advance(&m.signatures, &last, 5);
+        advance(&m.signatures, &last, 1); // rebuilt source: counts again from there
+        assert_eq!(m.signatures.get(), 6);
         assert_eq!(cause("registry 127.0.0.1: HTTP status 503"), "http-5xx");
     }
 }
