@@ -24,6 +24,7 @@ pub mod attest;
 pub mod conformance;
 pub mod controller;
 pub mod keys;
+pub mod layout;
 pub mod registry;
 pub mod search;
 pub mod sign;
@@ -92,6 +93,9 @@ pub enum Command {
     /// Verify a DSSE envelope or a Sigstore bundle against an artifact, or an image's
     /// attestations in its registry.
     Verify(Box<verify::VerifyArgs>),
+    /// Derive an in-toto layout from a Tekton Pipeline (one step per task, artifact rules
+    /// from results, workspaces and `runAfter`) and sign it as the layout owner.
+    Layout(Box<layout::LayoutArgs>),
     /// Sign an in-toto statement about an image and publish it beside the image in its
     /// registry (legacy `.att`, OCI 1.1 referrer bundle, or both).
     Attest(Box<attest::AttestArgs>),
@@ -139,6 +143,7 @@ pub fn main(cli: Cli) -> ExitCode {
     let result = match &cli.command {
         Command::Sign(a) => sign::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Layout(a) => layout::run(a),
         Command::Attest(a) => attest::run(a),
         Command::Search(a) => search::run(a),
         Command::Controller(a) => controller::run(a),
