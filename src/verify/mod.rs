@@ -26,6 +26,7 @@ use crate::signing::{KeyError, PublicKey};
 use crate::transparency::TransparencyError;
 use crate::x509::X509Error;
 
+pub mod chain;
 pub mod policy;
 mod verifier;
 pub use policy::{CheckFailure, PolicyError, SlsaChecks};
