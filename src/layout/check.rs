@@ -651,3 +651,54 @@ pub fn check(layout: &Layout, evidence: &[StepEvidence]) -> Vec<Violation> {
     }
     out
 }
+
+/// How the chain walk names the signer of attestations verified with the one `--key`.
+pub const GIVEN_KEY_SIGNER: &str = "the given key";
+
+/// The signer of a chain node as a [`Functionary`]: `the given key` is `key` (by its
+/// in-toto key id); `SAN (ISSUER)` is a keyless identity.
+fn functionary(signer: &str, key: Option<&crate::signing::PublicKey>) -> Option<Functionary> {
+    if signer == GIVEN_KEY_SIGNER {
+        return key.map(|k| Functionary::Key(super::key_id(k)));
+    }
+    let (san, issuer) = signer.strip_suffix(')')?.rsplit_once(" (")?;
+    Some(Functionary::Identity {
+        san: san.to_owned(),
+        issuer: issuer.to_owned(),
+    })
+}
+
+/// The evidence in a walked chain ([`crate::verify::chain::walk`]): one [`StepEvidence`]
+/// per TaskRun attestation node that records its pipeline task. The signer is the
+/// verification `key` for attestations verified with it, else the certificate identity;
+/// products are the subjects; materials are the recorded materials without `oci://` ones
+/// (Chains writes step and sidecar images that way: tools, not inputs). Nodes whose
+/// signer cannot be named are left out (their step then counts as missing).
+#[must_use]
+pub fn evidence_from_chain(
+    chain: &crate::verify::chain::Chain,
+    key: Option<&crate::signing::PublicKey>,
+) -> Vec<StepEvidence> {
+    use crate::verify::chain::RunKind;
+    chain
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            let run = n.run.as_ref()?;
+            if run.kind != RunKind::TaskRun {
+                return None;
+            }
+            Some(StepEvidence {
+                step: run.pipeline_task.clone()?,
+                signer: functionary(&run.signer, key)?,
+                materials: run
+                    .materials
+                    .iter()
+                    .filter(|(uri, _)| !uri.starts_with("oci://"))
+                    .map(|(u, d)| (u.clone(), d.clone()))
+                    .collect(),
+                products: run.products.clone(),
+            })
+        })
+        .collect()
+}

@@ -469,3 +469,72 @@ fn evidence_is_read_from_chains_provenance_of_both_slsa_versions() {
     st["predicate"]["invocation"]["environment"] = serde_json::json!({});
     assert!(StepEvidence::from_statement(&st, signer).is_err());
 }
+
+#[test]
+fn evidence_is_read_from_a_walked_chain() {
+    use crate::verify::chain::{Chain, Node, NodeKind, RunInfo, RunKind, Verdict};
+    let f = fixture();
+    let node = |id: &str, kind: RunKind, task: Option<&str>, signer: &str| Node {
+        id: id.into(),
+        kind: NodeKind::Attestation,
+        name: id.into(),
+        digest: BTreeMap::new(),
+        walked: true,
+        why: None,
+        verdict: Verdict::Pass,
+        reason: None,
+        run: Some(RunInfo {
+            kind,
+            pipeline_task: task.map(str::to_owned),
+            pipeline_run: None,
+            pipeline: None,
+            task: None,
+            predicate_type: "https://slsa.dev/provenance/v0.2".into(),
+            signer: signer.into(),
+            log_entries: Vec::new(),
+            location: String::new(),
+            products: arts(&[(IMG, "i1")]),
+            materials: arts(&[(SRC, "c1"), ("oci://gcr.io/tool", "t1")]),
+        }),
+    };
+    let chain = Chain {
+        root: "image:x".into(),
+        max_depth: 8,
+        nodes: vec![
+            node(
+                "a",
+                RunKind::TaskRun,
+                Some("build"),
+                check::GIVEN_KEY_SIGNER,
+            ),
+            node(
+                "b",
+                RunKind::TaskRun,
+                Some("scan"),
+                "ci@example.com (https://issuer)",
+            ),
+            node("c", RunKind::PipelineRun, None, check::GIVEN_KEY_SIGNER),
+            node("d", RunKind::TaskRun, None, check::GIVEN_KEY_SIGNER),
+        ],
+        edges: Vec::new(),
+        denials: Vec::new(),
+    };
+    let ev = check::evidence_from_chain(&chain, Some(f.functionary.public_key()));
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!(ev[0].step, "build");
+    assert_eq!(
+        ev[0].signer,
+        Functionary::Key(key_id(f.functionary.public_key()))
+    );
+    assert_eq!(ev[0].materials, arts(&[(SRC, "c1")]));
+    assert_eq!(ev[0].products, arts(&[(IMG, "i1")]));
+    assert_eq!(
+        ev[1].signer,
+        Functionary::Identity {
+            san: "ci@example.com".into(),
+            issuer: "https://issuer".into()
+        }
+    );
+    // Without the key, key-signed nodes are not evidence.
+    assert_eq!(check::evidence_from_chain(&chain, None).len(), 1);
+}
