@@ -18,6 +18,7 @@ use crate::oci::{ImageRef, OciError, find_attestations};
 use crate::rekor::{RekorClient, RekorError, TransparencyLog as _};
 use crate::trust::TrustedRoot;
 use crate::verify::policy::{self, CheckFailure, PolicyError, SlsaChecks};
+use crate::verify::rego;
 use crate::verify::{
     self, ArtifactRef, BundleVerification, EnvelopePolicy, LoggedEntry, Policy, PredicateType,
     VerificationKey, VerifiedStatement, Verifier, VerifierOptions, VerifyError,
@@ -178,6 +179,34 @@ pub struct VerifyArgs {
     /// subject that satisfy the checks. Default 1.
     #[arg(long, value_name = "N")]
     pub threshold: Option<usize>,
+
+    /// A Rego policy (repeatable): a `.rego` file, or a directory whose `*.rego` files
+    /// are loaded. Each package's `deny` set (strings, or objects with `msg`) over the
+    /// input document of docs/verify.md ("Policy input") gives reasons to deny (exit 1);
+    /// a policy that does not parse or fails to evaluate is an error (exit 2).
+    #[arg(long = "policy", value_name = "FILE.rego|DIR")]
+    pub policies: Vec<PathBuf>,
+
+    /// Also write the decision as a SARIF 2.1.0 log to FILE (one result per reason;
+    /// level `error` on deny and error, `note` on pass).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+
+    /// Write a signed SLSA Verification Summary Attestation (VSA v1, a DSSE envelope
+    /// whose subject is the artifact's digest) to FILE when the decision is pass or deny
+    /// (PASSED / FAILED). Needs `--vsa-key`.
+    #[arg(long, value_name = "FILE", requires = "vsa_key")]
+    pub vsa_out: Option<PathBuf>,
+
+    /// The key that signs the VSA: any reference `hallmark sign --key` takes (a
+    /// cosign-encrypted key with `COSIGN_PASSWORD`, a PEM private key,
+    /// `k8s://NAMESPACE/SECRET`, `hashivault://KEY`, ...).
+    #[arg(long, value_name = "KEY", requires = "vsa_out")]
+    pub vsa_key: Option<String>,
+
+    /// The VSA's `verifier.id`: a URI naming this verifier, as its consumers expect it.
+    #[arg(long, value_name = "URI", requires = "vsa_out", default_value = crate::verify::vsa::DEFAULT_VERIFIER_ID)]
+    pub vsa_verifier_id: String,
 }
 
 /// The SLSA checks and threshold asked for.
@@ -185,6 +214,11 @@ struct Checks {
     slsa: SlsaChecks,
     threshold: usize,
     now: jiff::Timestamp,
+    /// `--policy`: the Rego policies, the artifact as given and its digest (set once
+    /// known) for their input document.
+    rego: Option<rego::PolicySet>,
+    artifact: String,
+    artifact_sha256: Option<String>,
 }
 
 impl Checks {
@@ -218,11 +252,14 @@ impl Checks {
             },
             threshold,
             now: jiff::Timestamp::now(),
+            rego: load_policies(&args.policies)?,
+            artifact: args.artifact.clone(),
+            artifact_sha256: None,
         })
     }
 
     fn requested(&self) -> bool {
-        !self.slsa.is_empty() || self.threshold > 1
+        !self.slsa.is_empty() || self.threshold > 1 || self.rego.is_some()
     }
 
     /// The checks over one verified attestation.
@@ -266,7 +303,82 @@ impl Checks {
         if self.threshold > 1 {
             add("threshold", format!("{} distinct signers", self.threshold));
         }
+        for (name, _) in self.rego.iter().flat_map(rego::PolicySet::digests) {
+            add("policy", format!("{name} denies nothing"));
+        }
         serde_json::Value::Array(v)
+    }
+}
+
+/// Load `--policy` files and directories (none: `None`); unreadable or unparsable
+/// policies are errors (exit 2), never denials.
+fn load_policies(paths: &[PathBuf]) -> Result<Option<rego::PolicySet>, Failure> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    rego::read_sources(paths)
+        .and_then(|s| rego::PolicySet::new(&s))
+        .map(Some)
+        .map_err(|e| Failure::Error {
+            check: "policy",
+            message: super::error_chain(&e),
+        })
+}
+
+/// The Rego input document (docs/verify.md, "Policy input") over the attestations that
+/// verified and those that did not.
+fn policy_input(checks: &Checks, passes: &[Passed], attestations: &[Checked]) -> rego::PolicyInput {
+    let verified = passes
+        .iter()
+        .map(|p| rego::InputAttestation {
+            kind: p.kind.to_owned(),
+            location: p.location.clone(),
+            statement: p.statement.as_ref().map(|s| s.statement.clone()),
+            signer: match (&p.signer, &p.statement) {
+                (Some((identity, issuer)), _) => rego::InputSigner::Certificate {
+                    identity: identity.clone(),
+                    issuer: issuer.clone(),
+                },
+                (None, s) => rego::InputSigner::Key {
+                    key_id: s.as_ref().map(|s| s.key_id.clone()).unwrap_or_default(),
+                },
+            },
+            log_entries: p
+                .logged
+                .iter()
+                .map(|e| rego::InputLogEntry {
+                    log_url: e.log_url.clone(),
+                    log_index: e.log_index,
+                    integrated_time: e.integrated_time.map(|t| t.to_string()),
+                })
+                .collect(),
+            signing_times: p.signing_times.clone(),
+        })
+        .collect();
+    let failed = attestations
+        .iter()
+        .filter(|c| c.decision != "pass")
+        .map(|c| rego::FailedAttestation {
+            location: c.location.clone(),
+            decision: c.decision.to_owned(),
+            check: c.check.map(str::to_owned),
+            message: c.message.clone(),
+        })
+        .collect();
+    rego::PolicyInput {
+        artifact: rego::InputArtifact {
+            name: checks.artifact.clone(),
+            digest: checks
+                .artifact_sha256
+                .iter()
+                .map(|d| ("sha256".to_owned(), d.clone()))
+                .collect(),
+        },
+        now: checks.now.to_string(),
+        attestations: verified,
+        failed,
+        // `--chain` plugs in here: the chain graph (as `-o json` prints it), else null.
+        chain: None,
     }
 }
 
@@ -299,6 +411,17 @@ fn apply_checks(
     passes: Vec<Passed>,
     mut attestations: Vec<Checked>,
 ) -> Result<Passed, Failure> {
+    // `--policy`: Rego over every verified attestation, before the built-in checks.
+    let denials = match &checks.rego {
+        Some(set) => set
+            .evaluate(&policy_input(checks, &passes, &attestations).to_json())
+            .map_err(|e| Failure::Error {
+                check: "policy",
+                message: super::error_chain(&e),
+            })?,
+        None => Vec::new(),
+    };
+    let inputs = input_attestations(&passes);
     let mut failures = Vec::new();
     let mut satisfying = Vec::new();
     for p in passes {
@@ -327,14 +450,32 @@ fn apply_checks(
         && let Err(f) = policy::check_threshold(names.iter().map(String::as_str), checks.threshold)
     {
         failures.push((None, f));
-    } else if let Some(mut p) = satisfying.into_iter().next() {
+    } else if let Some(mut p) = satisfying.into_iter().next().filter(|_| denials.is_empty()) {
         p.attestations = attestations;
+        p.inputs = inputs;
         return Ok(p);
     }
     Err(Failure::DenyChecks {
         failures,
         attestations,
+        denials,
+        inputs,
     })
+}
+
+/// The verified attestations as VSA `inputAttestations`: the sha256 of each signed
+/// statement, and where it was found (images).
+fn input_attestations(passes: &[Passed]) -> Vec<crate::verify::vsa::Descriptor> {
+    passes
+        .iter()
+        .filter_map(|p| {
+            let s = p.statement.as_ref()?;
+            Some(crate::verify::vsa::Descriptor::sha256(
+                p.location.clone(),
+                hex::encode(ArtifactRef::Bytes(&s.payload).sha256()),
+            ))
+        })
+        .collect()
 }
 
 /// What was verified, for the report.
@@ -352,6 +493,8 @@ struct Passed {
     location: Option<String>,
     /// Every attestation found beside an image, with its verdict (images).
     attestations: Vec<Checked>,
+    /// Every attestation that verified, for the VSA (`--vsa-out`).
+    inputs: Vec<crate::verify::vsa::Descriptor>,
 }
 
 /// One attestation found beside an image, and what became of it.
@@ -443,6 +586,10 @@ enum Failure {
     DenyChecks {
         failures: Vec<(Option<String>, CheckFailure)>,
         attestations: Vec<Checked>,
+        /// `--policy` denials.
+        denials: Vec<rego::Denial>,
+        /// Every attestation that verified, for the VSA.
+        inputs: Vec<crate::verify::vsa::Descriptor>,
     },
     /// Could not decide (exit 2).
     Error {
@@ -505,13 +652,17 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             );
             r
         }
-        Err(Failure::DenyChecks { failures, .. }) => failures
+        Err(Failure::DenyChecks {
+            failures, denials, ..
+        }) => failures
             .iter()
             .map(|(l, f)| check_reason(l.as_deref(), f))
+            .chain(denials.iter().map(denial_reason))
             .collect(),
         Err(Failure::Error { check, message }) => vec![json!({"check": check, "message": message})],
     };
     let checks = Checks::from_args(args).ok().filter(Checks::requested);
+    let gate_reasons = reasons.clone();
     match args.output {
         OutputFormat::Json => {
             let mut report = json!({
@@ -610,16 +761,23 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             Err(Failure::DenyChecks {
                 failures,
                 attestations,
+                denials,
+                ..
             }) => {
-                outln!(
-                    "deny: {artifact_label}: {} SLSA check(s) failed",
-                    failures.len()
-                );
+                let what = match (failures.len(), denials.len()) {
+                    (n, 0) => format!("{n} SLSA check(s) failed"),
+                    (0, m) => format!("{m} policy denial(s)"),
+                    (n, m) => format!("{n} SLSA check(s) failed, {m} policy denial(s)"),
+                };
+                outln!("deny: {artifact_label}: {what}");
                 for (l, f) in failures {
                     match l {
                         Some(l) => outln!("  {f} ({l})"),
                         None => outln!("  {f}"),
                     }
+                }
+                for d in denials {
+                    outln!("  policy {}: {}", d.policy, d.message);
                 }
                 if attestations.len() > 1 {
                     for a in attestations {
@@ -630,7 +788,124 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             Err(Failure::Error { message, .. }) => eprintln!("hallmark: error: {message}"),
         },
     }
+    write_gate_outputs(
+        args,
+        &result,
+        decision,
+        &gate_reasons,
+        checks.as_ref(),
+        digest_hex.as_deref(),
+    )?;
     Ok(outcome)
+}
+
+/// A `--policy` denial in the report: `{"check": "policy", "message", "policy",
+/// "package", "details"?}`.
+fn denial_reason(d: &rego::Denial) -> serde_json::Value {
+    let mut r =
+        json!({"check": "policy", "message": d.message, "policy": d.policy, "package": d.package});
+    if let Some(details) = &d.details {
+        r["details"] = details.clone();
+    }
+    r
+}
+
+/// `--sarif` and `--vsa-out`: the decision as a SARIF log and as a signed VSA (pass or
+/// deny only: an error decides nothing).
+fn write_gate_outputs(
+    args: &VerifyArgs,
+    result: &Result<Passed, Failure>,
+    decision: &str,
+    reasons: &[serde_json::Value],
+    checks: Option<&Checks>,
+    digest_hex: Option<&str>,
+) -> anyhow::Result<()> {
+    let requested = checks.map(Checks::to_json);
+    if let Some(path) = &args.sarif {
+        let log = crate::verify::sarif::render(
+            decision,
+            reasons,
+            requested
+                .as_ref()
+                .and_then(|c| c.as_array())
+                .map_or(&[], Vec::as_slice),
+            &args.artifact,
+            env!("CARGO_PKG_VERSION"),
+        );
+        std::fs::write(path, serde_json::to_vec_pretty(&log)?)
+            .with_context(|| format!("writing SARIF to {}", path.display()))?;
+    }
+    let (Some(out), Some(key)) = (&args.vsa_out, &args.vsa_key) else {
+        return Ok(());
+    };
+    let Some(digest) = digest_hex.filter(|_| decision != "error") else {
+        tracing::warn!("no verification summary written: the decision is {decision}");
+        return Ok(());
+    };
+    use crate::verify::vsa;
+    let (mut inputs, provenance) = match result {
+        Ok(p) => (
+            p.inputs.clone(),
+            p.statement.as_ref().is_some_and(|s| {
+                [policy::SLSA_V02, policy::SLSA_V1].contains(&s.statement.predicate_type.as_str())
+            }),
+        ),
+        Err(Failure::DenyChecks { inputs, .. }) => (inputs.clone(), false),
+        Err(_) => (Vec::new(), false),
+    };
+    if let Some(file) = args.envelope.as_ref().or(args.bundle.as_ref()) {
+        for i in inputs.iter_mut().filter(|i| i.uri.is_none()) {
+            i.uri = Some(file.display().to_string());
+        }
+    }
+    let options = json!({
+        "checks": requested,
+        "predicateType": args.predicate_type,
+        "key": args.key.as_ref().map(|k| k.display().to_string()),
+        "certificateIdentity": args.certificate_identity.as_ref().or(args.certificate_identity_regexp.as_ref()),
+        "certificateOidcIssuer": args.certificate_oidc_issuer.as_ref().or(args.certificate_oidc_issuer_regexp.as_ref()),
+        "transparencyLog": !args.insecure_ignore_tlog,
+    });
+    let rego_digests = checks
+        .and_then(|c| c.rego.as_ref())
+        .map(|r| r.digests().to_vec())
+        .unwrap_or_default();
+    let passed = decision == "pass";
+    let summary = vsa::Summary {
+        verifier_id: args.vsa_verifier_id.clone(),
+        time_verified: jiff::Timestamp::now(),
+        resource_uri: args.artifact.clone(),
+        subject_name: args.artifact.clone(),
+        subject_sha256: digest.to_owned(),
+        policy: vsa::policy_descriptor(&args.vsa_verifier_id, &rego_digests, &options),
+        input_attestations: inputs,
+        passed,
+        verified_levels: vsa::verified_levels(passed, provenance, args.builder_id.is_some()),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let request = crate::signing::build::SignerRequest {
+        key: Some(key.clone()),
+        ..Default::default()
+    };
+    let envelope = runtime.block_on(async {
+        let built = crate::signing::build::build(
+            &request,
+            &crate::config::Config::default(),
+            None,
+            crate::config::SignerKind::X509,
+            false,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("the --vsa-key signer: {}", super::error_chain(&e)))?;
+        vsa::sign(built.signer.as_ref(), &vsa::statement(&summary))
+            .await
+            .map_err(|e| anyhow::anyhow!(super::error_chain(&e)))
+    })?;
+    std::fs::write(out, envelope.to_json())
+        .with_context(|| format!("writing the verification summary to {}", out.display()))
 }
 
 fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, Failure> {
@@ -670,7 +945,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
         None => None,
     };
     let identity = identity_matcher(args)?;
-    let checks = Checks::from_args(args)?;
+    let mut checks = Checks::from_args(args)?;
     if matches!(source, Source::Image) {
         let usage = |e: OciError| Failure::Error {
             check: "usage",
@@ -688,6 +963,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             None => (ImageRef::parse(&args.artifact).map_err(usage)?, None),
         };
         *digest_hex = Some(image.digest.hex().to_owned());
+        checks.artifact_sha256.clone_from(digest_hex);
         if key.is_none() && identity.is_none() {
             return Err(Failure::Error {
                 check: "usage",
@@ -709,6 +985,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
         ArtifactRef::Bytes(&bytes)
     };
     *digest_hex = Some(hex::encode(artifact.sha256()));
+    checks.artifact_sha256.clone_from(digest_hex);
     match source {
         Source::Envelope(path) => {
             let raw = std::fs::read(path)
@@ -740,6 +1017,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 signing_times: Vec::new(),
                 location: None,
                 attestations: Vec::new(),
+                inputs: Vec::new(),
             };
             apply_checks(&checks, vec![p], Vec::new())
         }
@@ -782,6 +1060,7 @@ fn passed(v: crate::verify::Verification, location: Option<String>) -> Passed {
         signing_times: v.signing_times.iter().map(ToString::to_string).collect(),
         location,
         attestations: Vec::new(),
+        inputs: Vec::new(),
     }
 }
 
@@ -1153,6 +1432,11 @@ mod tests {
             params: Vec::new(),
             max_age: None,
             threshold: None,
+            policies: Vec::new(),
+            sarif: None,
+            vsa_out: None,
+            vsa_key: None,
+            vsa_verifier_id: crate::verify::vsa::DEFAULT_VERIFIER_ID.into(),
         }
     }
 

@@ -28,6 +28,9 @@ use crate::x509::X509Error;
 
 pub mod chain;
 pub mod policy;
+pub mod rego;
+pub mod sarif;
+pub mod vsa;
 mod verifier;
 pub use policy::{CheckFailure, PolicyError, SlsaChecks};
 pub use verifier::{LoggedEntry, Policy, Verification, Verifier, VerifierOptions};
