@@ -609,3 +609,95 @@ fn signed_vsa_verifies_with_hallmark_and_cosign() {
     let out = verify(&env, &["--vsa-key", key.to_str().unwrap_or_default()]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
 }
+
+/// Image mode, offline: the controller's embedded mode signs testdata/embedded into an
+/// OCI image layout; the policy input, the SARIF location and the VSA name the image
+/// and where each attestation was found.
+#[test]
+fn gate_outputs_over_image_attestations() {
+    const IMAGE_DIGEST: &str = "3706027c00733e8d97971285d940d6b4bcbdf3e68e0796312e531c6ecb7197b3";
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let layout = tmp.path().join("layout");
+    let out = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .arg("controller")
+        .arg(format!(
+            "--source=dir:{}",
+            repo_dir().join("testdata/embedded").display()
+        ))
+        .arg("--once")
+        .arg(format!("--output=oci-layout:{}", layout.display()))
+        .env_remove("COSIGN_PASSWORD")
+        .output()
+        .unwrap_or_else(|e| panic!("running hallmark controller: {e}"));
+    assert!(out.status.success(), "{}", show(&out));
+    let image = format!("oci-layout:{}@sha256:{IMAGE_DIGEST}", layout.display());
+    let probe = tmp.path().join("probe.rego");
+    std::fs::write(
+        &probe,
+        "package probe\ndeny contains json.marshal(input) if true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let sarif = tmp.path().join("out.sarif");
+    let vsa = tmp.path().join("vsa.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .args(["verify", &image, "--key"])
+        .arg(tmp.path().join("hallmark.pub"))
+        .args(["--insecure-ignore-tlog", "-o", "json", "--policy"])
+        .arg(&probe)
+        .arg("--sarif")
+        .arg(&sarif)
+        .arg("--vsa-out")
+        .arg(&vsa)
+        .arg("--vsa-key")
+        .arg(keys().join("cosign.key"))
+        .env("COSIGN_PASSWORD", password())
+        .output()
+        .unwrap_or_else(|e| panic!("running hallmark verify: {e}"));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let r = report(&out);
+    let input: Value =
+        serde_json::from_str(r["reasons"][0]["message"].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {r}"));
+    assert_eq!(input["artifact"]["name"], image);
+    assert_eq!(input["artifact"]["digest"]["sha256"], IMAGE_DIGEST);
+    assert_eq!(input["chain"], Value::Null);
+    let atts = input["attestations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!atts.is_empty(), "{input}");
+    for a in &atts {
+        assert_eq!(a["kind"], "bundle/dsse", "{a}");
+        assert!(a["location"].is_string(), "{a}");
+        assert_eq!(a["signer"]["type"], "key", "{a}");
+        assert!(
+            a["statement"]["subject"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["digest"]["sha256"] == IMAGE_DIGEST),
+            "{a}"
+        );
+    }
+    let log: Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        image
+    );
+    assert_eq!(log["runs"][0]["results"][0]["ruleId"], "policy");
+    let s = statement(&vsa);
+    assert_eq!(s["subject"][0]["digest"]["sha256"], IMAGE_DIGEST);
+    assert_eq!(s["predicate"]["verificationResult"], "FAILED");
+    assert_eq!(s["predicate"]["resourceUri"], image);
+    assert_eq!(
+        s["predicate"]["policy"]["uri"],
+        probe.to_str().unwrap_or_default()
+    );
+    let inputs = s["predicate"]["inputAttestations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(inputs.len(), atts.len(), "{s}");
+    assert_eq!(inputs[0]["uri"], atts[0]["location"]);
+}
