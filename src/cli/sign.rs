@@ -85,8 +85,10 @@ pub struct SignerFlags {
     /// a PKCS#8/SEC1 PEM private key, `hashivault://KEY` (Vault/OpenBao transit;
     /// `VAULT_ADDR`/`VAULT_TOKEN` or the configuration's `signers.kms.auth.*`), or
     /// `k8s://NAMESPACE/SECRET` (its `cosign.key` + `cosign.password`, else `x509.pem`;
-    /// credentials from `KUBECONFIG`). `awskms://` needs the `awskms` build feature (not
-    /// exercised against AWS); `gcpkms://`, `azurekms://` are not supported yet.
+    /// credentials from `KUBECONFIG`). `awskms://[ENDPOINT]/KEY`, `gcpkms://projects/...`
+    /// and `azurekms://VAULT_HOST/KEY[/VERSION]` use the providers' SDKs (their standard
+    /// credential chains) and need hallmark built with the cargo feature `awskms`, `gcpkms`
+    /// or `azurekms`; see docs/config.md for what each was tested against.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
 

@@ -1013,18 +1013,27 @@ mod tests {
             .err()
             .unwrap_or_else(|| panic!("no kmsref accepted"));
         assert_eq!(e.config_key(), Some("signers.kms.kmsref"));
+        // A malformed gcpkms:// reference is refused whatever the build.
         let c = config(&[("signers.kms.kmsref", "gcpkms://projects/p/k")]);
         let e = choose(&none, &c, None, SignerKind::Kms)
             .err()
-            .unwrap_or_else(|| panic!("gcpkms accepted"));
+            .unwrap_or_else(|| panic!("a malformed gcpkms:// reference accepted"));
         assert_eq!(e.config_key(), Some("signers.kms.kmsref"));
-        assert!(
-            chosen(&none, &c, None, SignerKind::Kms)
-                .err()
-                .unwrap_or_default()
-                .starts_with("signers.kms.kmsref: gcpkms://")
-        );
         assert!(!e.is_transient());
+        // A well-formed one is chosen with the `gcpkms` feature; without it, the error names
+        // the feature.
+        let gcp = "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k";
+        let c = config(&[("signers.kms.kmsref", gcp)]);
+        let got = chosen(&none, &c, None, SignerKind::Kms);
+        if cfg!(feature = "gcpkms") {
+            assert_eq!(got, Ok(Choice::ConfiguredKms(gcp.into())));
+        } else {
+            let e = got.err().unwrap_or_default();
+            assert!(
+                e.starts_with("signers.kms.kmsref: gcpkms://") && e.contains("--features gcpkms"),
+                "{e}"
+            );
+        }
         // none: disabled.
         assert!(matches!(
             choose(&none, &config(&[]), Some(&s), SignerKind::None),

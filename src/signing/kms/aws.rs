@@ -1,40 +1,90 @@
-//! `awskms://` (cargo feature `awskms`): AWS KMS asymmetric keys, through KMS's JSON API
-//! (`TrentService.GetPublicKey`, `TrentService.Sign`) signed with AWS Signature Version 4.
+//! `awskms://` (cargo feature `awskms`): AWS KMS asymmetric keys through the official AWS SDK
+//! for Rust (`aws-sdk-kms`, configured by `aws-config`).
 //!
-//! **Not exercised against AWS or an emulator**: only the request and response shapes and
-//! the SigV4 signature (AWS's documented example) are unit-tested. moto's KMS hashes a
-//! `DIGEST` message again (getmoto/moto#10202), so it cannot serve a real test.
+//! Key references, as cosign's (`awskms://[ENDPOINT]/KEY`):
 //!
-//! Key references, as cosign's: `awskms:///KEY` or `awskms://ENDPOINT/KEY`, where `KEY` is
-//! a key id, a key ARN, `alias/NAME` or an alias ARN. The region comes from the ARN, else
-//! `AWS_REGION` / `AWS_DEFAULT_REGION`; credentials from `AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (no profiles, no instance metadata).
-//! Signing: `MessageType: DIGEST` with SHA-256 of the message, `ECDSA_SHA_256` (P-256
-//! keys only); the DER signature is checked against the public key read at connect time.
-
-use std::sync::Arc;
-use std::time::Duration;
-
-use aws_lc_rs::hmac;
-use base64::Engine as _;
-use sha2::Digest as _;
+//! - `awskms:///1234abcd-12ab-34cd-56ef-1234567890ab` — a key id (a multi-Region `mrk-` id too);
+//! - `awskms:///arn:aws:kms:REGION:ACCOUNT:key/ID` — a key ARN (partitions `aws`, `aws-us-gov`);
+//! - `awskms:///alias/NAME` — an alias; `awskms:///arn:aws:kms:REGION:ACCOUNT:alias/NAME`;
+//! - `awskms://ENDPOINT/KEY` — any of those at a custom endpoint, reached as
+//!   `https://ENDPOINT` (cosign forces HTTPS the same way).
+//!
+//! The region comes from the ARN, else from the SDK's chain (`AWS_REGION`, the profile).
+//! Credentials come from the SDK's default chain: environment, shared profile (`AWS_PROFILE`,
+//! `credential_process`), web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, as
+//! EKS IRSA sets them), ECS and EC2 instance metadata. AWS IAM Identity Center (SSO) profiles
+//! are not built in (the `sso` feature of `aws-config` is off). The standard
+//! `AWS_ENDPOINT_URL_KMS` / `AWS_ENDPOINT_URL` variables override the endpoint of a
+//! reference without one (the stack test points it at a plain-HTTP emulator).
+//!
+//! Signing: P-256 keys (`ECC_NIST_P256`, usage `SIGN_VERIFY`) only — hallmark's key types are
+//! P-256 and Ed25519, and cosign's other AWS choices (RSA, P-384/P-521) have no verifier
+//! here. Each signature is `Sign` with `MessageType=DIGEST` over the SHA-256 of the message
+//! (the DSSE PAE) and `ECDSA_SHA_256`; the DER signature is checked against the public key,
+//! which `GetPublicKey` reads once, at connect time, and the signer keeps.
+//!
+//! Exercised against the `local-kms` emulator (`tests/stack_kms_aws.rs`: the attestations
+//! pass cosign v3 and `hallmark verify`), never against AWS itself.
 
 use super::KmsError;
-use crate::signing::token::Secret;
-use crate::signing::{AsyncSigner, BoxFuture, KeyAlgorithm, PublicKey, SignError, SignOutput};
+use crate::signing::{KeyAlgorithm, PublicKey};
+
+#[cfg(feature = "awskms")]
+pub use sdk::AwsKmsSigner;
 
 /// A parsed `awskms://` reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AwsKeyRef {
     /// A custom endpoint (`host[:port]`), if given.
     pub endpoint: Option<String>,
-    /// The key id, ARN or alias.
+    /// The key id, ARN or alias, as KMS takes it in `KeyId`.
     pub key_id: String,
     /// The region named by an ARN.
     pub region: Option<String>,
 }
 
-/// Parse `awskms:///KEY` or `awskms://ENDPOINT/KEY`.
+impl AwsKeyRef {
+    /// The endpoint URL of a custom endpoint: `https://ENDPOINT`.
+    #[must_use]
+    pub fn endpoint_url(&self) -> Option<String> {
+        self.endpoint.as_ref().map(|e| format!("https://{e}"))
+    }
+}
+
+/// A KMS key id: a UUID, with or without dashes, optionally `mrk-` prefixed (multi-Region).
+fn is_key_uuid(s: &str) -> bool {
+    let s = s.strip_prefix("mrk-").unwrap_or(s);
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let groups: Vec<usize> = s.split('-').map(str::len).collect();
+    hex.len() == 32
+        && hex.chars().all(|c| c.is_ascii_hexdigit())
+        && (groups == [32] || groups == [8, 4, 4, 4, 12])
+}
+
+/// `arn:PARTITION:kms:REGION:ACCOUNT:RESOURCE` → (region, resource).
+fn split_arn(arn: &str) -> Option<(&str, &str)> {
+    let mut it = arn.splitn(6, ':');
+    let (arn_, partition, service, region, account, resource) = (
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+        it.next()?,
+    );
+    let ok = arn_ == "arn"
+        && matches!(partition, "aws" | "aws-us-gov")
+        && service == "kms"
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit());
+    ok.then_some((region, resource))
+}
+
+/// Parse `awskms://[ENDPOINT]/KEY` (cosign's forms; see the module docs).
 ///
 /// # Errors
 ///
@@ -43,15 +93,19 @@ pub fn parse_ref(reference: &str) -> Result<AwsKeyRef, KmsError> {
     let bad = || KmsError::BadReference(reference.to_owned());
     let rest = reference.strip_prefix("awskms://").ok_or_else(bad)?;
     let (endpoint, key_id) = rest.split_once('/').ok_or_else(bad)?;
-    if key_id.is_empty() {
+    let alias_ok = |a: &str| a.strip_prefix("alias/").is_some_and(|n| !n.is_empty());
+    let region = if let Some((region, resource)) = split_arn(key_id) {
+        let ok = resource.strip_prefix("key/").is_some_and(is_key_uuid) || alias_ok(resource);
+        if !ok {
+            return Err(bad());
+        }
+        Some(region.to_owned())
+    } else if is_key_uuid(key_id) || alias_ok(key_id) {
+        None
+    } else {
         return Err(bad());
-    }
-    let region = key_id
-        .strip_prefix("arn:")
-        .and_then(|a| a.split(':').nth(2))
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned);
-    if key_id.starts_with("arn:") && region.is_none() {
+    };
+    if endpoint.chars().any(|c| c.is_whitespace() || c == '@') {
         return Err(bad());
     }
     Ok(AwsKeyRef {
@@ -61,169 +115,30 @@ pub fn parse_ref(reference: &str) -> Result<AwsKeyRef, KmsError> {
     })
 }
 
-/// AWS credentials.
-#[derive(Clone, Debug)]
-pub struct AwsCredentials {
-    /// `AWS_ACCESS_KEY_ID`.
-    pub access_key_id: String,
-    /// `AWS_SECRET_ACCESS_KEY`.
-    pub secret_access_key: Secret,
-    /// `AWS_SESSION_TOKEN`.
-    pub session_token: Option<Secret>,
-}
-
-impl AwsCredentials {
-    /// From the environment.
-    ///
-    /// # Errors
-    ///
-    /// [`KmsError::Config`] naming the missing variable.
-    pub fn from_env() -> Result<Self, KmsError> {
-        let var = |n: &'static str| {
-            std::env::var(n)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .ok_or(KmsError::Config {
-                    key: n,
-                    problem: "not set (awskms:// reads credentials from the environment only)"
-                        .into(),
-                })
-        };
-        Ok(Self {
-            access_key_id: var("AWS_ACCESS_KEY_ID")?,
-            secret_access_key: Secret::new(var("AWS_SECRET_ACCESS_KEY")?),
-            session_token: std::env::var("AWS_SESSION_TOKEN")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(Secret::new),
-        })
-    }
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
-        .as_ref()
-        .to_vec()
-}
-
-/// The SigV4 signing key for `date` (`YYYYMMDD`), region and service.
-#[must_use]
-pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let k_date = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k_region = hmac_sha256(&k_date, region.as_bytes());
-    let k_service = hmac_sha256(&k_region, service.as_bytes());
-    hmac_sha256(&k_service, b"aws4_request")
-}
-
-/// One request to sign with SigV4.
-#[derive(Debug)]
-pub struct SigV4Request<'a> {
-    /// HTTP method.
-    pub method: &'a str,
-    /// Canonical URI path (`/`).
-    pub path: &'a str,
-    /// Canonical query string (sorted, encoded), or empty.
-    pub query: &'a str,
-    /// Headers to sign, lowercase names (`host` and `x-amz-date` must be among them).
-    pub headers: &'a [(&'a str, &'a str)],
-    /// The body.
-    pub payload: &'a [u8],
-}
-
-/// The `Authorization` header value of `req` (AWS Signature Version 4).
-#[must_use]
-pub fn authorization(
-    req: &SigV4Request<'_>,
-    creds: &AwsCredentials,
-    amz_date: &str,
-    region: &str,
-    service: &str,
-) -> String {
-    let mut headers: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    headers.sort();
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let signed_headers = headers
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    let canonical = format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        req.method,
-        req.path,
-        req.query,
-        canonical_headers,
-        signed_headers,
-        hex::encode(sha2::Sha256::digest(req.payload))
-    );
-    let date = amz_date.get(..8).unwrap_or(amz_date);
-    let scope = format!("{date}/{region}/{service}/aws4_request");
-    let to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
-    );
-    let key = signing_key(creds.secret_access_key.expose(), date, region, service);
-    let signature = hex::encode(hmac_sha256(&key, to_sign.as_bytes()));
-    format!(
-        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-        creds.access_key_id
-    )
-}
-
-/// The `Sign` request body for a SHA-256 digest.
-#[must_use]
-pub fn sign_body(key_id: &str, digest: &[u8]) -> serde_json::Value {
-    serde_json::json!({
-        "KeyId": key_id,
-        "Message": base64::engine::general_purpose::STANDARD.encode(digest),
-        "MessageType": "DIGEST",
-        "SigningAlgorithm": "ECDSA_SHA_256",
-    })
-}
-
-/// The DER signature of a `Sign` answer.
+/// The public key of a `GetPublicKey` answer: a P-256 signing key only.
 ///
 /// # Errors
 ///
-/// [`KmsError::Response`].
-pub fn parse_sign_response(body: &[u8]) -> Result<Vec<u8>, KmsError> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| KmsError::Response("Sign: not JSON"))?;
-    let sig = v
-        .get("Signature")
-        .and_then(|s| s.as_str())
-        .ok_or(KmsError::Response("Sign: no Signature"))?;
-    base64::engine::general_purpose::STANDARD
-        .decode(sig)
-        .map_err(|_| KmsError::Response("Sign: Signature is not base64"))
-}
-
-/// The public key of a `GetPublicKey` answer (P-256 signing keys only).
-///
-/// # Errors
-///
-/// [`KmsError::KeyType`] for another key spec or usage; [`KmsError::Response`].
-pub fn parse_public_key_response(key: &str, body: &[u8]) -> Result<PublicKey, KmsError> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| KmsError::Response("GetPublicKey: not JSON"))?;
-    let spec = v.get("KeySpec").and_then(|s| s.as_str()).unwrap_or("");
-    let usage = v.get("KeyUsage").and_then(|s| s.as_str()).unwrap_or("");
-    if spec != "ECC_NIST_P256" || usage != "SIGN_VERIFY" {
+/// [`KmsError::KeyType`] for another key spec or usage; [`KmsError::Response`] when the
+/// DER does not parse or is not P-256.
+pub fn check_public_key(
+    key: &str,
+    spec: Option<&str>,
+    usage: Option<&str>,
+    der: Option<&[u8]>,
+) -> Result<PublicKey, KmsError> {
+    if spec != Some("ECC_NIST_P256") || usage != Some("SIGN_VERIFY") {
         return Err(KmsError::KeyType {
             key: key.to_owned(),
-            kind: format!("{spec} ({usage})"),
+            kind: format!(
+                "{} ({}); awskms:// signs with ECC_NIST_P256 SIGN_VERIFY keys",
+                spec.unwrap_or("no KeySpec"),
+                usage.unwrap_or("no KeyUsage")
+            ),
         });
     }
-    let der = v
-        .get("PublicKey")
-        .and_then(|s| s.as_str())
-        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-        .ok_or(KmsError::Response("GetPublicKey: no PublicKey"))?;
-    let pk = PublicKey::from_spki_der(&der)
+    let der = der.ok_or(KmsError::Response("GetPublicKey: no PublicKey"))?;
+    let pk = PublicKey::from_spki_der(der)
         .map_err(|_| KmsError::Response("GetPublicKey: PublicKey does not parse"))?;
     if pk.algorithm() != KeyAlgorithm::EcdsaP256Sha256 {
         return Err(KmsError::Response("GetPublicKey: not a P-256 key"));
@@ -231,188 +146,158 @@ pub fn parse_public_key_response(key: &str, body: &[u8]) -> Result<PublicKey, Km
     Ok(pk)
 }
 
-/// The HTTP side: one KMS endpoint, region and credentials.
-struct Client {
-    http: reqwest::Client,
-    host: String,
-    url: String,
-    region: String,
-    creds: AwsCredentials,
-}
+/// The SDK side (feature `awskms`).
+#[cfg(feature = "awskms")]
+mod sdk {
+    use std::sync::Arc;
 
-/// A signer backed by an AWS KMS key.
-pub struct AwsKmsSigner {
-    client: Client,
-    key: AwsKeyRef,
-    public: PublicKey,
-    key_id: String,
-}
+    use aws_sdk_kms::error::{ProvideErrorMetadata as _, SdkError};
+    use aws_sdk_kms::primitives::Blob;
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+    use sha2::Digest as _;
 
-impl std::fmt::Debug for AwsKmsSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsKmsSigner")
-            .field("url", &self.client.url)
-            .field("key", &self.key.key_id)
-            .finish_non_exhaustive()
-    }
-}
+    use super::{AwsKeyRef, KmsError, check_public_key};
+    use crate::signing::{AsyncSigner, BoxFuture, PublicKey, SignError, SignOutput};
 
-impl AwsKmsSigner {
-    /// Read the key's public key.
-    ///
-    /// # Errors
-    ///
-    /// [`KmsError`].
-    pub async fn connect(reference: &str) -> Result<Self, KmsError> {
-        let key = parse_ref(reference)?;
-        let region = key
-            .region
-            .clone()
-            .or_else(|| std::env::var("AWS_REGION").ok())
-            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-            .filter(|r| !r.is_empty())
-            .ok_or(KmsError::Config {
-                key: "AWS_REGION",
-                problem: "not set, and the key reference is not an ARN".into(),
-            })?;
-        let creds = AwsCredentials::from_env()?;
-        let host = key
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| format!("kms.{region}.amazonaws.com"));
-        let url = format!("https://{host}/");
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|source| KmsError::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        let client = Client {
-            http,
-            host,
-            url,
-            region,
-            creds,
+    /// Whether an SDK error may pass on retry: timeouts, connection failures, throttling and
+    /// server errors.
+    fn sdk_error<E, R>(what: String, e: SdkError<E, R>) -> KmsError
+    where
+        E: std::error::Error + aws_sdk_kms::error::ProvideErrorMetadata + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+        SdkError<E, R>: std::error::Error,
+    {
+        let transient = match &e {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(s) => {
+                let code = s.err().code().unwrap_or("");
+                code.contains("Throttl")
+                    || matches!(
+                        code,
+                        "KMSInternalException"
+                            | "DependencyTimeoutException"
+                            | "KeyUnavailableException"
+                    )
+            }
+            _ => false,
         };
-        let body = serde_json::json!({"KeyId": key.key_id});
-        let what = format!("AWS KMS GetPublicKey for {}", key.key_id);
-        let resp = client
-            .call("TrentService.GetPublicKey", &body, &what)
-            .await?;
-        let public = parse_public_key_response(&key.key_id, &resp)?;
-        Ok(Self {
-            client,
-            key_id: public.ssh_fingerprint(),
-            public,
-            key,
-        })
-    }
-}
-
-impl Client {
-    async fn call(
-        &self,
-        target: &str,
-        body: &serde_json::Value,
-        what: &str,
-    ) -> Result<Vec<u8>, KmsError> {
-        let payload = serde_json::to_vec(body).map_err(|_| KmsError::Response("request"))?;
-        let amz_date = jiff::Timestamp::now()
-            .strftime("%Y%m%dT%H%M%SZ")
-            .to_string();
-        let content_type = "application/x-amz-json-1.1";
-        let mut headers = vec![
-            ("content-type", content_type),
-            ("host", self.host.as_str()),
-            ("x-amz-date", amz_date.as_str()),
-            ("x-amz-target", target),
-        ];
-        let session = self
-            .creds
-            .session_token
-            .as_ref()
-            .map(|t| t.expose().to_owned());
-        if let Some(t) = &session {
-            headers.push(("x-amz-security-token", t.as_str()));
-        }
-        let auth = authorization(
-            &SigV4Request {
-                method: "POST",
-                path: "/",
-                query: "",
-                headers: &headers,
-                payload: &payload,
-            },
-            &self.creds,
-            &amz_date,
-            &self.region,
-            "kms",
-        );
-        let mut req = self
-            .http
-            .post(&self.url)
-            .header("Content-Type", content_type)
-            .header("X-Amz-Date", &amz_date)
-            .header("X-Amz-Target", target)
-            .header("Authorization", auth)
-            .body(payload);
-        if let Some(t) = &session {
-            req = req.header("X-Amz-Security-Token", t);
-        }
-        let unreachable = |e: reqwest::Error| KmsError::Unreachable {
-            url: self.url.clone(),
-            source: e.without_url(),
+        let message = match e.code() {
+            Some(code) => format!("{code}: {}", e.message().unwrap_or("")),
+            None => aws_sdk_kms::error::DisplayErrorContext(&e).to_string(),
         };
-        let resp = req.send().await.map_err(unreachable)?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(unreachable)?;
-        if !status.is_success() {
-            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            let kind = v.get("__type").and_then(|t| t.as_str()).unwrap_or("");
-            let msg = v
-                .get("message")
-                .or_else(|| v.get("Message"))
-                .and_then(|t| t.as_str())
-                .unwrap_or("");
-            return Err(KmsError::Refused {
-                what: what.to_owned(),
-                status: status.as_u16(),
-                message: format!("{kind} {msg}").trim().chars().take(300).collect(),
-            });
+        KmsError::Provider {
+            what,
+            transient,
+            message: message.trim().chars().take(400).collect(),
         }
-        Ok(bytes.to_vec())
-    }
-}
-
-impl AsyncSigner for AwsKmsSigner {
-    fn key_id(&self) -> &str {
-        &self.key_id
     }
 
-    fn public_key(&self) -> Option<PublicKey> {
-        Some(self.public.clone())
+    /// A signer backed by an AWS KMS key.
+    pub struct AwsKmsSigner {
+        client: aws_sdk_kms::Client,
+        key: AwsKeyRef,
+        public: PublicKey,
+        key_id: String,
     }
 
-    fn certificate_chain(&self) -> Option<Arc<[Vec<u8>]>> {
-        None
+    impl std::fmt::Debug for AwsKmsSigner {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("AwsKmsSigner")
+                .field("key", &self.key)
+                .finish_non_exhaustive()
+        }
     }
 
-    fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, Result<SignOutput, SignError>> {
-        Box::pin(async move {
-            let body = sign_body(&self.key.key_id, &sha2::Sha256::digest(msg));
-            let what = format!("AWS KMS Sign with {}", self.key.key_id);
-            let resp = self.client.call("TrentService.Sign", &body, &what).await?;
-            let signature = parse_sign_response(&resp)?;
-            self.public
-                .verify(msg, &signature)
-                .map_err(|_| KmsError::BadSignature)?;
-            Ok(SignOutput {
-                signature,
-                public_key: self.public.clone(),
-                certificate_chain: None,
+    impl AwsKmsSigner {
+        /// Load the SDK configuration (region, credentials chain, endpoint) and read the key's
+        /// public key.
+        ///
+        /// # Errors
+        ///
+        /// [`KmsError::Config`] (no region), [`KmsError::Provider`]
+        /// (the `GetPublicKey` call), [`KmsError::KeyType`].
+        pub async fn connect(key: AwsKeyRef) -> Result<Self, KmsError> {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::v2026_01_12());
+            if let Some(region) = &key.region {
+                loader = loader.region(aws_config::Region::new(region.clone()));
+            }
+            if let Some(url) = key.endpoint_url() {
+                loader = loader.endpoint_url(url);
+            }
+            let sdk = loader.load().await;
+            if sdk.region().is_none() {
+                return Err(KmsError::Config {
+                    key: "AWS_REGION",
+                    problem:
+                        "no AWS region: set AWS_REGION (or the profile's region), or name the \
+                          key by its ARN"
+                            .into(),
+                });
+            }
+            let client = aws_sdk_kms::Client::new(&sdk);
+            let out = client
+                .get_public_key()
+                .key_id(&key.key_id)
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("AWS KMS GetPublicKey for {}", key.key_id), e))?;
+            let public = check_public_key(
+                &key.key_id,
+                out.key_spec().map(KeySpec::as_str),
+                out.key_usage().map(KeyUsageType::as_str),
+                out.public_key().map(Blob::as_ref),
+            )?;
+            Ok(Self {
+                client,
+                key_id: public.ssh_fingerprint(),
+                public,
+                key,
             })
-        })
+        }
+    }
+
+    impl AsyncSigner for AwsKmsSigner {
+        fn key_id(&self) -> &str {
+            &self.key_id
+        }
+
+        fn public_key(&self) -> Option<PublicKey> {
+            Some(self.public.clone())
+        }
+
+        fn certificate_chain(&self) -> Option<Arc<[Vec<u8>]>> {
+            None
+        }
+
+        fn sign<'a>(&'a self, msg: &'a [u8]) -> BoxFuture<'a, Result<SignOutput, SignError>> {
+            Box::pin(async move {
+                let digest = sha2::Sha256::digest(msg);
+                let out = self
+                    .client
+                    .sign()
+                    .key_id(&self.key.key_id)
+                    .message(Blob::new(digest.to_vec()))
+                    .message_type(MessageType::Digest)
+                    .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(format!("AWS KMS Sign with {}", self.key.key_id), e))?;
+                let signature = out
+                    .signature()
+                    .map(|b| b.as_ref().to_vec())
+                    .ok_or(KmsError::Response("Sign: no Signature"))?;
+                self.public
+                    .verify(msg, &signature)
+                    .map_err(|_| KmsError::BadSignature)?;
+                Ok(SignOutput {
+                    signature,
+                    public_key: self.public.clone(),
+                    certificate_chain: None,
+                })
+            })
+        }
     }
 }
 
@@ -425,11 +310,17 @@ mod tests {
     fn references() {
         let r = parse_ref("awskms:///1234abcd-12ab-34cd-56ef-1234567890ab")
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((r.endpoint, r.region), (None, None));
-        let r = parse_ref("awskms://localhost:4566/arn:aws:kms:eu-west-1:111122223333:key/abc")
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.endpoint.as_deref(), Some("localhost:4566"));
+        assert_eq!((r.endpoint_url(), r.region), (None, None));
+        let r = parse_ref(
+            "awskms://localhost:4566/arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.endpoint_url().as_deref(), Some("https://localhost:4566"));
         assert_eq!(r.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            r.key_id,
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        );
         assert_eq!(
             parse_ref("awskms:///alias/release")
                 .map(|r| r.key_id)
@@ -437,86 +328,66 @@ mod tests {
                 .as_deref(),
             Some("alias/release")
         );
+        let r = parse_ref("awskms:///arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/a/b")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.region.as_deref(), Some("us-gov-west-1"));
+        assert!(parse_ref("awskms:///mrk-1234abcd12ab34cd56ef1234567890ab").is_ok());
         for bad in [
             "awskms://",
             "awskms:///",
             "awskms://host",
+            "awskms:///alias/",
+            "awskms:///not-a-key-id",
+            "awskms:///1234abcd-12ab-34cd-56ef-1234567890a",
             "awskms:///arn:aws:kms",
+            "awskms:///arn:aws:kms:eu-west-1:111122223333:key/nope",
+            "awskms:///arn:aws:s3:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "awskms:///arn:aws:kms:eu-west-1:1111:alias/a",
+            "awskms://u@host/alias/a",
         ] {
             assert!(parse_ref(bad).is_err(), "{bad}");
         }
     }
 
-    /// AWS's documented SigV4 example (IAM ListUsers, 2015-08-30).
     #[test]
-    fn sigv4_matches_the_aws_example() {
-        let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-        assert_eq!(
-            hex::encode(signing_key(secret, "20150830", "us-east-1", "iam")),
-            "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
-        );
-        let creds = AwsCredentials {
-            access_key_id: "AKIDEXAMPLE".into(),
-            secret_access_key: Secret::new(secret),
-            session_token: None,
-        };
-        let auth = authorization(
-            &SigV4Request {
-                method: "GET",
-                path: "/",
-                query: "Action=ListUsers&Version=2010-05-08",
-                headers: &[
-                    (
-                        "content-type",
-                        "application/x-www-form-urlencoded; charset=utf-8",
-                    ),
-                    ("host", "iam.amazonaws.com"),
-                    ("x-amz-date", "20150830T123600Z"),
-                ],
-                payload: b"",
-            },
-            &creds,
-            "20150830T123600Z",
-            "us-east-1",
-            "iam",
-        );
-        assert_eq!(
-            auth,
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, \
-             SignedHeaders=content-type;host;x-amz-date, \
-             Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
-        );
-        assert!(!auth.contains(secret));
-    }
-
-    #[test]
-    fn request_and_response_shapes() {
-        let body = sign_body("alias/k", &[1, 2, 3]);
-        assert_eq!(body["MessageType"], "DIGEST");
-        assert_eq!(body["SigningAlgorithm"], "ECDSA_SHA_256");
-        assert_eq!(body["Message"], "AQID");
-        assert_eq!(
-            parse_sign_response(
-                br#"{"KeyId":"k","Signature":"AQI=","SigningAlgorithm":"ECDSA_SHA_256"}"#
-            )
-            .ok(),
-            Some(vec![1, 2])
-        );
-        assert!(parse_sign_response(b"{}").is_err());
+    fn public_key_shapes() {
         let l = crate::signing::LocalSigner::generate_p256().unwrap_or_else(|e| panic!("{e}"));
         let pk = crate::signing::Signer::public_key(&l);
-        let b64 = base64::engine::general_purpose::STANDARD.encode(pk.spki_der());
-        let ok = serde_json::json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY", "PublicKey": b64});
-        assert_eq!(
-            parse_public_key_response("k", ok.to_string().as_bytes())
-                .map(|p| p.to_pem())
-                .ok(),
-            Some(pk.to_pem())
-        );
-        let sym =
-            serde_json::json!({"KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT"});
+        let ok = check_public_key(
+            "k",
+            Some("ECC_NIST_P256"),
+            Some("SIGN_VERIFY"),
+            Some(pk.spki_der()),
+        )
+        .map(|p| p.to_pem())
+        .ok();
+        assert_eq!(ok, Some(pk.to_pem()));
+        let e = check_public_key(
+            "k",
+            Some("SYMMETRIC_DEFAULT"),
+            Some("ENCRYPT_DECRYPT"),
+            None,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(e.contains("SYMMETRIC_DEFAULT (ENCRYPT_DECRYPT)"), "{e}");
         assert!(matches!(
-            parse_public_key_response("k", sym.to_string().as_bytes()),
+            check_public_key(
+                "k",
+                Some("ECC_NIST_P256"),
+                Some("SIGN_VERIFY"),
+                Some(b"junk")
+            ),
+            Err(KmsError::Response(_))
+        ));
+        assert!(matches!(
+            check_public_key(
+                "k",
+                Some("ECC_NIST_P384"),
+                Some("SIGN_VERIFY"),
+                Some(pk.spki_der())
+            ),
             Err(KmsError::KeyType { .. })
         ));
     }

@@ -2,15 +2,28 @@
 //!
 //! - `hashivault://KEY`: a HashiCorp Vault / OpenBao transit key ([`vault`]), with token
 //!   auth or JWT (Kubernetes service-account) auth — Chains' `signers.kms.auth.*`.
-//! - `awskms://` with the cargo feature `awskms` (`aws` module): AWS KMS through its JSON
-//!   API and SigV4 — request shapes unit-tested only, never exercised against AWS.
-//!   Without the feature, and for `gcpkms://` and `azurekms://`, [`KmsRef::parse`] names
-//!   the scheme in a clear "not supported yet" error.
+//!   Exercised against OpenBao in the stack tests.
+//! - `awskms://[ENDPOINT]/KEY` ([`aws`], cargo feature `awskms`): AWS KMS through the
+//!   official AWS SDK (`aws-sdk-kms`), credentials from the SDK's default chain. Exercised
+//!   against the `local-kms` emulator (`tests/stack_kms_aws.rs`), never against AWS itself.
+//! - `gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]`
+//!   ([`gcp`], cargo feature `gcpkms`): Google Cloud KMS through Google's official client
+//!   (`google-cloud-kms-v1`), Application Default Credentials. Not exercised against a
+//!   server: request and response shapes unit-tested through the client's stub seam.
+//! - `azurekms://VAULT_HOST/KEY[/VERSION]` ([`azure`], cargo feature `azurekms`): Azure Key
+//!   Vault through Microsoft's official crates (`azure_security_keyvault_keys`,
+//!   `azure_identity`). Not exercised against a server: reference, key and signature shapes
+//!   unit-tested.
+//!
+//! All of them sign with P-256 keys (Vault also ed25519). [`KmsRef::parse`] checks a
+//! reference's form without the network; a well-formed reference of a provider whose cargo
+//! feature is off is refused up front, naming the feature ([`KmsError::NotBuiltIn`]).
 //!
 //! A KMS signer reads its public key once, when it is connected, and keeps it.
 
-#[cfg(feature = "awskms")]
 pub mod aws;
+pub mod azure;
+pub mod gcp;
 pub mod vault;
 
 use std::path::PathBuf;
@@ -24,11 +37,16 @@ pub use vault::{VaultAuth, VaultConfig, VaultSigner};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KmsError {
-    /// A KMS scheme hallmark does not implement yet.
-    #[error("{scheme} key references are not supported yet (supported: hashivault://KEY)")]
-    Unsupported {
+    /// A KMS scheme whose cargo feature this build of hallmark was built without.
+    #[error(
+        "{scheme} key references need hallmark built with the cargo feature `{feature}` \
+         (cargo build --features {feature})"
+    )]
+    NotBuiltIn {
         /// The scheme, with `://`.
         scheme: &'static str,
+        /// The cargo feature that enables it.
+        feature: &'static str,
     },
     /// A key reference that is not `SCHEME://KEY`.
     #[error("invalid KMS key reference {0:?}")]
@@ -85,6 +103,17 @@ pub enum KmsError {
         #[source]
         source: std::io::Error,
     },
+    /// A call through a provider's SDK failed (AWS, Google Cloud, Azure).
+    #[error("{what} failed: {message}")]
+    Provider {
+        /// What was asked (`AWS KMS Sign with KEY`, ...).
+        what: String,
+        /// Whether retrying later may help (timeouts, connection failures, throttling,
+        /// server errors).
+        transient: bool,
+        /// The SDK's error, flattened to text (it never holds a credential).
+        message: String,
+    },
     /// The KMS returned a signature that does not verify with its public key.
     #[error("the KMS signature does not verify with the key's public key")]
     BadSignature,
@@ -100,6 +129,7 @@ impl KmsError {
             Self::Refused { status, .. } => *status == 429 || *status >= 500,
             Self::Token(e) => e.is_transient(),
             Self::TokenFile { .. } => true,
+            Self::Provider { transient, .. } => *transient,
             _ => false,
         }
     }
@@ -124,8 +154,12 @@ pub enum KmsRef {
         key: String,
     },
     /// `awskms://[ENDPOINT]/KEY` (feature `awskms`).
-    #[cfg(feature = "awskms")]
     AwsKms(aws::AwsKeyRef),
+    /// `gcpkms://projects/P/locations/L/keyRings/R/cryptoKeys/K[/cryptoKeyVersions/V]`
+    /// (feature `gcpkms`).
+    GcpKms(gcp::GcpKeyRef),
+    /// `azurekms://VAULT_HOST/KEY[/VERSION]` (feature `azurekms`).
+    AzureKms(azure::AzureKeyRef),
 }
 
 /// The KMS schemes cosign knows.
@@ -138,12 +172,13 @@ impl KmsRef {
         KMS_SCHEMES.iter().any(|s| reference.starts_with(s))
     }
 
-    /// Parse a key reference.
+    /// Parse a key reference, without reaching the KMS.
     ///
     /// # Errors
     ///
-    /// [`KmsError::Unsupported`] for `awskms://`, `gcpkms://`, `azurekms://`;
-    /// [`KmsError::BadReference`] for anything else that is not `hashivault://KEY`.
+    /// [`KmsError::BadReference`] for a reference that is none of the forms in the module
+    /// docs; [`KmsError::NotBuiltIn`] for a well-formed `awskms://`, `gcpkms://` or
+    /// `azurekms://` reference when hallmark was built without that provider's cargo feature.
     pub fn parse(reference: &str) -> Result<Self, KmsError> {
         if let Some(key) = reference.strip_prefix("hashivault://") {
             let key = key.trim_end_matches('/');
@@ -159,16 +194,35 @@ impl KmsRef {
                 Err(KmsError::BadReference(reference.to_owned()))
             };
         }
-        #[cfg(feature = "awskms")]
-        if reference.starts_with("awskms://") {
-            return aws::parse_ref(reference).map(Self::AwsKms);
+        let (parsed, scheme, feature, built) = if reference.starts_with("awskms://") {
+            (
+                Self::AwsKms(aws::parse_ref(reference)?),
+                "awskms://",
+                "awskms",
+                cfg!(feature = "awskms"),
+            )
+        } else if reference.starts_with("gcpkms://") {
+            (
+                Self::GcpKms(gcp::parse_ref(reference)?),
+                "gcpkms://",
+                "gcpkms",
+                cfg!(feature = "gcpkms"),
+            )
+        } else if reference.starts_with("azurekms://") {
+            (
+                Self::AzureKms(azure::parse_ref(reference)?),
+                "azurekms://",
+                "azurekms",
+                cfg!(feature = "azurekms"),
+            )
+        } else {
+            return Err(KmsError::BadReference(reference.to_owned()));
+        };
+        if built {
+            Ok(parsed)
+        } else {
+            Err(KmsError::NotBuiltIn { scheme, feature })
         }
-        for scheme in ["awskms://", "gcpkms://", "azurekms://"] {
-            if reference.starts_with(scheme) {
-                return Err(KmsError::Unsupported { scheme });
-            }
-        }
-        Err(KmsError::BadReference(reference.to_owned()))
     }
 }
 
@@ -250,9 +304,16 @@ pub async fn connect(
             Ok(std::sync::Arc::new(VaultSigner::connect(config).await?))
         }
         #[cfg(feature = "awskms")]
-        KmsRef::AwsKms(_) => Ok(std::sync::Arc::new(
-            aws::AwsKmsSigner::connect(reference).await?,
+        KmsRef::AwsKms(key) => Ok(std::sync::Arc::new(aws::AwsKmsSigner::connect(key).await?)),
+        #[cfg(feature = "gcpkms")]
+        KmsRef::GcpKms(key) => Ok(std::sync::Arc::new(gcp::GcpKmsSigner::connect(key).await?)),
+        #[cfg(feature = "azurekms")]
+        KmsRef::AzureKms(key) => Ok(std::sync::Arc::new(
+            azure::AzureKmsSigner::connect(key).await?,
         )),
+        // `parse` refuses the schemes whose feature is off.
+        #[allow(unreachable_patterns)]
+        _ => Err(KmsError::BadReference(reference.to_owned())),
     }
 }
 
@@ -269,28 +330,46 @@ mod tests {
                 key: "hallmark".into()
             })
         );
-        #[cfg(not(feature = "awskms"))]
-        assert!(
-            KmsRef::parse("awskms:///arn:aws:kms:us-east-1:1:key/abc")
-                .err()
-                .is_some_and(|e| e
-                    .to_string()
-                    .contains("awskms:// key references are not supported yet"))
-        );
-        #[cfg(feature = "awskms")]
-        assert!(KmsRef::parse("awskms:///arn:aws:kms:us-east-1:1:key/abc").is_ok());
-        for (r, scheme) in [
+        for (r, feature, built) in [
+            (
+                "awskms:///arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "awskms",
+                cfg!(feature = "awskms"),
+            ),
             (
                 "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k",
-                "gcpkms://",
+                "gcpkms",
+                cfg!(feature = "gcpkms"),
             ),
-            ("azurekms://vault.vault.azure.net/key", "azurekms://"),
+            (
+                "azurekms://vault.vault.azure.net/key",
+                "azurekms",
+                cfg!(feature = "azurekms"),
+            ),
         ] {
-            let e = KmsRef::parse(r)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(e.contains(scheme) && e.contains("not supported"), "{e}");
+            match KmsRef::parse(r) {
+                Ok(_) => assert!(built, "{r} parsed without the {feature} feature"),
+                Err(e) => {
+                    assert!(!built, "{r}: {e}");
+                    let e = e.to_string();
+                    assert!(
+                        e.contains(&format!("{feature}://"))
+                            && e.contains(&format!("--features {feature}")),
+                        "{e}"
+                    );
+                }
+            }
+        }
+        // Malformed references of those schemes are refused whatever the build.
+        for r in [
+            "awskms:///not-a-key",
+            "gcpkms://projects/p/k",
+            "azurekms://vault.vault.azure.net",
+        ] {
+            assert!(
+                matches!(KmsRef::parse(r), Err(KmsError::BadReference(_))),
+                "{r}"
+            );
         }
         assert!(matches!(
             KmsRef::parse("hashivault://"),
