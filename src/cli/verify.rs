@@ -219,6 +219,9 @@ struct Checks {
     rego: Option<rego::PolicySet>,
     artifact: String,
     artifact_sha256: Option<String>,
+    /// `--chain`: the walked chain graph (as `-o json` prints it), for the policy input;
+    /// `None` (null) without `--chain`.
+    chain: Option<serde_json::Value>,
 }
 
 impl Checks {
@@ -255,6 +258,7 @@ impl Checks {
             rego: load_policies(&args.policies)?,
             artifact: args.artifact.clone(),
             artifact_sha256: None,
+            chain: None,
         })
     }
 
@@ -377,8 +381,7 @@ fn policy_input(checks: &Checks, passes: &[Passed], attestations: &[Checked]) ->
         now: checks.now.to_string(),
         attestations: verified,
         failed,
-        // `--chain` plugs in here: the chain graph (as `-o json` prints it), else null.
-        chain: None,
+        chain: checks.chain.clone(),
     }
 }
 
