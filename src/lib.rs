@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod dsse;
+pub mod http;
 pub mod layout;
 pub mod oci;
 pub mod provenance;

@@ -180,6 +180,13 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N")]
     pub threshold: Option<usize>,
 
+    /// Image mode: when the image has no attestation yet, look again every 2 s for up to
+    /// this long (`30s`, `2m`, ...) before denying. For a gate right after the task that
+    /// built the image: the controller signs a run seconds after it finishes. Attestations
+    /// that are found but fail are denied at once.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["envelope", "bundle"])]
+    pub wait: Option<String>,
+
     /// A Rego policy (repeatable): a `.rego` file, or a directory whose `*.rego` files
     /// are loaded. Each package's `deny` set (strings, or objects with `msg`) over the
     /// input document of docs/verify.md ("Policy input") gives reasons to deny (exit 1);
@@ -219,9 +226,6 @@ struct Checks {
     rego: Option<rego::PolicySet>,
     artifact: String,
     artifact_sha256: Option<String>,
-    /// `--chain`: the walked chain graph (as `-o json` prints it), for the policy input;
-    /// `None` (null) without `--chain`.
-    chain: Option<serde_json::Value>,
 }
 
 impl Checks {
@@ -258,7 +262,6 @@ impl Checks {
             rego: load_policies(&args.policies)?,
             artifact: args.artifact.clone(),
             artifact_sha256: None,
-            chain: None,
         })
     }
 
@@ -381,7 +384,8 @@ fn policy_input(checks: &Checks, passes: &[Passed], attestations: &[Checked]) ->
         now: checks.now.to_string(),
         attestations: verified,
         failed,
-        chain: checks.chain.clone(),
+        // `--chain` plugs in here: the chain graph (as `-o json` prints it), else null.
+        chain: None,
     }
 }
 
@@ -630,7 +634,7 @@ fn input_error(e: &anyhow::Error) -> Failure {
 pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let artifact_label = args.artifact.clone();
     let mut digest_hex = None;
-    let result = decide(args, &mut digest_hex);
+    let result = decide_waiting(args, &mut digest_hex);
     let (outcome, decision) = match &result {
         Ok(_) => (Outcome::Pass, "pass"),
         Err(Failure::Deny(_) | Failure::DenyImage { .. } | Failure::DenyChecks { .. }) => {
@@ -910,6 +914,35 @@ fn write_gate_outputs(
     std::fs::write(out, envelope.to_json())
         .with_context(|| format!("writing the verification summary to {}", out.display()))
 }
+
+/// [`decide`], again every [`WAIT_INTERVAL`] while an image has no attestation at all,
+/// until `--wait` has passed.
+fn decide_waiting(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, Failure> {
+    let wait = match args.wait.as_deref().map(policy::parse_duration).transpose() {
+        Ok(w) => w,
+        Err(e) => {
+            return Err(Failure::Error {
+                check: "usage",
+                message: format!("--wait: {e}"),
+            });
+        }
+    };
+    let deadline = wait.map(|w| std::time::Instant::now() + w);
+    loop {
+        let result = decide(args, digest_hex);
+        let none_found = matches!(&result, Err(Failure::DenyImage { attestations, .. }) if attestations.is_empty());
+        match deadline {
+            Some(d) if none_found && std::time::Instant::now() + WAIT_INTERVAL <= d => {
+                tracing::info!(artifact = %args.artifact, "no attestation yet; looking again");
+                std::thread::sleep(WAIT_INTERVAL);
+            }
+            _ => return result,
+        }
+    }
+}
+
+/// How often `--wait` looks for the image's attestations again.
+const WAIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, Failure> {
     let predicate_type = args
@@ -1440,6 +1473,7 @@ mod tests {
             vsa_out: None,
             vsa_key: None,
             vsa_verifier_id: crate::verify::vsa::DEFAULT_VERIFIER_ID.into(),
+            wait: None,
         }
     }
 

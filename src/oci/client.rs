@@ -100,7 +100,7 @@ impl RegistryClient {
             let pem = std::fs::read(path).map_err(|e| {
                 OciError::Config(format!("reading CA file {}: {e}", path.display()))
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            let certs = pem_rfc7468_certificates(&pem)
                 .map_err(|e| OciError::Config(format!("CA file {}: {e}", path.display())))?;
             if certs.is_empty() {
                 return Err(OciError::Config(format!(
@@ -110,11 +110,10 @@ impl RegistryClient {
             }
             roots.extend(certs);
         }
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder_with_roots(roots)
             .user_agent(USER_AGENT)
             .connect_timeout(options.timeout)
             .timeout(options.timeout)
-            .tls_certs_merge(roots)
             .build()
             .map_err(|e| OciError::Config(format!("building the HTTP client: {e}")))?;
         Ok(Self {
@@ -139,7 +138,8 @@ impl RegistryClient {
                 .any(|r| r == registry || r == host)
     }
 
-    /// `https`, or for an insecure registry whose HTTPS endpoint does not connect, `http`.
+    /// `https`; for an insecure registry, `http` when its port answers plain HTTP (with
+    /// anything but a 400, which is a TLS port's answer), else `https` if that connects.
     async fn scheme(&self, repo: &Repository) -> &'static str {
         if !self.is_insecure(&repo.registry) {
             return "https";
@@ -152,26 +152,30 @@ impl RegistryClient {
         {
             return s;
         }
-        let probe = self
+        // Plain HTTP first: an insecure registry is most often a plain one (a local or
+        // test registry), and this spares a TLS handshake that cannot succeed (whose
+        // first random number alone costs tens of milliseconds in aws-lc). A TLS port
+        // answers a plain request with a 400: then HTTPS, so that a TLS error (an
+        // untrusted CA) is reported as such. If nothing answers in plain HTTP, HTTPS when
+        // it connects, else HTTP (whose error is then reported).
+        let limit = self.options.timeout.min(std::time::Duration::from_secs(5));
+        let plain = self
             .http
-            .get(format!("https://{}/v2/", repo.api_host()))
-            .timeout(self.options.timeout.min(std::time::Duration::from_secs(5)))
+            .get(format!("http://{}/v2/", repo.api_host()))
+            .timeout(limit)
             .send()
             .await;
-        // HTTPS failed. Fall back to HTTP unless the port speaks TLS (a plain request gets
-        // a 400), so that a TLS error (an untrusted CA) is reported as such.
-        let scheme = if probe.is_ok() {
-            "https"
-        } else {
-            let plain = self
-                .http
-                .get(format!("http://{}/v2/", repo.api_host()))
-                .timeout(self.options.timeout.min(std::time::Duration::from_secs(5)))
-                .send()
-                .await;
-            match plain {
-                Ok(r) if r.status() == StatusCode::BAD_REQUEST => "https",
-                _ => "http",
+        let scheme = match plain {
+            Ok(r) if r.status() == StatusCode::BAD_REQUEST => "https",
+            Ok(_) => "http",
+            Err(_) => {
+                let tls = self
+                    .http
+                    .get(format!("https://{}/v2/", repo.api_host()))
+                    .timeout(limit)
+                    .send()
+                    .await;
+                if tls.is_ok() { "https" } else { "http" }
             }
         };
         if let Ok(mut m) = self.schemes.lock() {
@@ -822,6 +826,16 @@ impl super::Pusher for RegistryClient {
         }
         Ok(digest)
     }
+}
+
+/// The `CERTIFICATE` blocks of a PEM bundle, as DER.
+fn pem_rfc7468_certificates(
+    pem: &[u8],
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a PEM certificate bundle: {e}"))
 }
 
 #[cfg(test)]

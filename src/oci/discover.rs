@@ -14,6 +14,7 @@ use super::manifest::{
 use super::reference::{Digest, ImageRef};
 use super::{Fetcher, OciError};
 use crate::bundle::Bundle;
+use futures::StreamExt as _;
 
 /// The largest attestation (envelope or bundle) hallmark reads: 64 MiB.
 pub const MAX_ATTESTATION_BYTES: usize = 64 << 20;
@@ -76,6 +77,9 @@ pub struct Discovery {
     pub referrers_api: bool,
 }
 
+/// How many manifests or layers [`find_attestations`] fetches at once.
+const FETCH_CONCURRENCY: usize = 8;
+
 /// Find the attestations of `image` in its repository.
 ///
 /// # Errors
@@ -110,6 +114,7 @@ pub async fn find_attestations<F: Fetcher>(
             format!("referrers of {image}")
         };
         let index = ImageIndex::from_json(&what, &bytes)?;
+        let mut wanted = Vec::new();
         for entry in index.manifests {
             let is_bundle = entry
                 .artifact_type
@@ -118,25 +123,30 @@ pub async fn find_attestations<F: Fetcher>(
             if !is_bundle {
                 continue;
             }
-            let manifest = match entry.sha256() {
-                Ok(d) => d,
-                Err(e) => {
-                    out.skipped.push((
-                        Location::LegacyAtt {
-                            tag: what.clone(),
-                            layer: 0,
-                            digest: entry.digest.clone(),
-                        },
-                        e.to_string(),
-                    ));
-                    continue;
-                }
-            };
+            match entry.sha256() {
+                Ok(d) => wanted.push(d),
+                Err(e) => out.skipped.push((
+                    Location::LegacyAtt {
+                        tag: what.clone(),
+                        layer: 0,
+                        digest: entry.digest.clone(),
+                    },
+                    e.to_string(),
+                )),
+            }
+        }
+        // Read the referrers a few at a time, keeping their order.
+        let read: Vec<_> = futures::stream::iter(wanted.iter())
+            .map(|manifest| read_referrer(fetcher, image, manifest))
+            .buffered(FETCH_CONCURRENCY)
+            .collect()
+            .await;
+        for (manifest, result) in wanted.into_iter().zip(read) {
             let location = Location::Referrer {
-                manifest: manifest.clone(),
+                manifest,
                 fallback_tag,
             };
-            match read_referrer(fetcher, image, &manifest).await {
+            match result {
                 Ok(Ok(bundle)) => out.found.push(FoundAttestation { location, bundle }),
                 Ok(Err(reason)) => out.skipped.push((location, reason)),
                 Err(e) if is_content_error(&e) => out.skipped.push((location, e.to_string())),
@@ -149,13 +159,16 @@ pub async fn find_attestations<F: Fetcher>(
     let tag = attestation_tag(&image.digest);
     if let Some(fetched) = fetcher.manifest(repo, &tag).await? {
         let manifest = ImageManifest::from_json(&format!("manifest {repo}:{tag}"), &fetched.bytes)?;
+        let mut envelopes = Vec::new();
         for (i, layer) in manifest.layers.iter().enumerate() {
             let location = Location::LegacyAtt {
                 tag: tag.clone(),
                 layer: i,
                 digest: layer.digest.clone(),
             };
-            if layer.media_type != DSSE_ENVELOPE {
+            if layer.media_type == DSSE_ENVELOPE {
+                envelopes.push((location, layer));
+            } else {
                 out.skipped.push((
                     location,
                     format!(
@@ -163,9 +176,16 @@ pub async fn find_attestations<F: Fetcher>(
                         layer.media_type
                     ),
                 ));
-                continue;
             }
-            let blob = match fetcher.blob(repo, layer, MAX_ATTESTATION_BYTES).await {
+        }
+        // Fetch the layers a few at a time, keeping their order.
+        let blobs: Vec<_> = futures::stream::iter(envelopes.iter())
+            .map(|(_, layer)| fetcher.blob(repo, layer, MAX_ATTESTATION_BYTES))
+            .buffered(FETCH_CONCURRENCY)
+            .collect()
+            .await;
+        for ((location, layer), blob) in envelopes.into_iter().zip(blobs) {
+            let blob = match blob {
                 Ok(b) => b,
                 Err(e) if is_content_error(&e) => {
                     out.skipped.push((location, e.to_string()));

@@ -122,8 +122,7 @@ fn http_client(base_url: &str, timeout: Duration) -> Result<(String, reqwest::Cl
             "`{base_url}` is not an http(s) URL"
         )));
     }
-    let http = reqwest::Client::builder()
-        .user_agent(concat!("hallmark/", env!("CARGO_PKG_VERSION")))
+    let http = crate::http::client_builder()
         .connect_timeout(timeout)
         .timeout(timeout)
         .build()

@@ -231,9 +231,8 @@ impl FulcioClient {
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(FulcioError::Url(base.to_owned()));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .timeout(timeout)
-            .user_agent(concat!("hallmark/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| FulcioError::Unreachable {
                 url: base.to_owned(),

@@ -126,9 +126,8 @@ impl TsaClient {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(TsaError::Url(url.to_owned()));
         }
-        let http = reqwest::Client::builder()
+        let http = crate::http::client_builder()
             .timeout(timeout)
-            .user_agent(concat!("hallmark/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|source| TsaError::Unreachable {
                 url: url.to_owned(),

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# benches/verify_image.sh [RUNS]   Issue 10's benchmark: verifying an image that carries 10
+# attestations, whole process, hallmark beside cosign v2, in the same run, on the stack.
+#
+# Needs the stack (tests/stack/up; the env of tests/stack/env). Set-up, once: an image in
+# the stack's registry; a key pair; 10 SLSA v0.2 provenance attestations (10 different
+# builder ids), each published by `hallmark attest --bundle-format legacy` (cosign's
+# `sha256-<hex>.att` tag, one layer per attestation, each logged in the stack's Rekor with
+# its Rekor bundle). Then both tools must accept the image with the key and refuse it with
+# another key, and then RUNS (default 11) rounds run, in an order rotated every round:
+#   hallmark verify IMAGE --key K --type slsaprovenance --trusted-root STACK_ROOT
+#   cosign verify-attestation --key K --type slsaprovenance --rekor-url STACK_REKOR IMAGE
+#     (cosign v2, SIGSTORE_REKOR_PUBLIC_KEY = the stack's Rekor key; it checks every
+#     attestation's Rekor bundle offline)
+# Both read the same `.att` manifest and layers over HTTP from 127.0.0.1 and verify every
+# attestation they find (hallmark reports each one; cosign prints each payload).
+# Wall time: bash's $EPOCHREALTIME around `/usr/bin/time -f %M`; peak RSS: GNU time's %M.
+# Prints a table (median, p90, peak RSS) and the ratio cosign / hallmark (goal: >= 10).
+# HALLMARK_BIN=PATH measures that binary instead of building target/release/hallmark.
+set -euo pipefail
+export LC_ALL=C
+
+RUNS=${1:-11}
+case $RUNS in '' | *[!0-9]*) echo "usage: $0 [RUNS]" >&2; exit 2 ;; esac
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+: "${HALLMARK_STACK_REGISTRY:?run eval \"\$(tests/stack/env)\" first (needs the stack)}"
+: "${HALLMARK_STACK_REKOR_URL:?}" "${HALLMARK_STACK_REKOR_PUBKEY:?}" "${HALLMARK_STACK_TRUSTED_ROOT:?}"
+: "${HALLMARK_STACK_COSIGN_V2:?}" "${HALLMARK_STACK_CRANE:?}"
+command -v /usr/bin/time >/dev/null || apt-get install -y time >&2
+[ "${BASH_VERSINFO[0]}" -ge 5 ] || { echo "needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; }
+if [ -n "${HALLMARK_BIN:-}" ]; then
+  HALLMARK=$HALLMARK_BIN
+else
+  (cd "$ROOT" && cargo build --quiet --release --bin hallmark)
+  HALLMARK="$ROOT/target/release/hallmark"
+fi
+COSIGN=$HALLMARK_STACK_COSIGN_V2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export COSIGN_PASSWORD=bench-$RANDOM
+"$HALLMARK" generate-key-pair --output-key-prefix key >/dev/null 2>&1
+"$HALLMARK" generate-key-pair --output-key-prefix other >/dev/null 2>&1
+echo "bench $$ $RANDOM" >layer.txt && tar -cf layer.tar layer.txt
+tag=$HALLMARK_STACK_REGISTRY/bench/verify-image:$$
+"$HALLMARK_STACK_CRANE" append -f layer.tar -t "$tag" >/dev/null
+IMAGE=$HALLMARK_STACK_REGISTRY/bench/verify-image@$("$HALLMARK_STACK_CRANE" digest "$tag")
+for i in $(seq 1 10); do
+  printf '{"builder":{"id":"https://hallmark.test/bench/%s"},"buildType":"https://hallmark.test/v1","invocation":{},"materials":[]}' "$i" >p.json
+  "$HALLMARK" attest "$IMAGE" --predicate p.json --type slsaprovenance --key key.key \
+    --rekor-url "$HALLMARK_STACK_REKOR_URL" --trusted-root "$HALLMARK_STACK_TRUSTED_ROOT" \
+    --bundle-format legacy >/dev/null 2>attest.err || { cat attest.err >&2; exit 1; }
+done
+layers=$("$HALLMARK_STACK_CRANE" manifest "$HALLMARK_STACK_REGISTRY/bench/verify-image:$(cut -d@ -f2 <<<"$IMAGE" | tr : -).att" | jq '.layers | length')
+[ "$layers" = 10 ] || { echo "the .att image has $layers layers, want 10" >&2; exit 1; }
+
+hallmark_cmd() { "$HALLMARK" verify "$IMAGE" --key "$1" --type slsaprovenance --trusted-root "$HALLMARK_STACK_TRUSTED_ROOT" -o json; }
+cosign_cmd() {
+  SIGSTORE_REKOR_PUBLIC_KEY=$HALLMARK_STACK_REKOR_PUBKEY "$COSIGN" verify-attestation --key "$1" \
+    --type slsaprovenance --rekor-url "$HALLMARK_STACK_REKOR_URL" --allow-insecure-registry "$IMAGE"
+}
+# Both accept it, both refuse another key: they do the work being measured.
+hallmark_cmd key.pub >h.json 2>/dev/null || { echo "hallmark refuses the image" >&2; exit 1; }
+[ "$(jq '[.attestations[] | select(.decision == "pass")] | length' h.json)" = 10 ] ||
+  { echo "hallmark did not verify all 10 attestations" >&2; exit 1; }
+[ "$(cosign_cmd key.pub 2>/dev/null | grep -c '"payloadType"')" = 10 ] ||
+  { echo "cosign did not verify all 10 attestations" >&2; exit 1; }
+if hallmark_cmd other.pub >/dev/null 2>&1; then echo "hallmark accepts another key" >&2; exit 1; fi
+if cosign_cmd other.pub >/dev/null 2>&1; then echo "cosign accepts another key" >&2; exit 1; fi
+
+declare -A wall rss
+tools=(hallmark cosign)
+for ((r = 0; r < RUNS; r++)); do
+  for ((k = 0; k < ${#tools[@]}; k++)); do
+    t=${tools[$(((k + r) % ${#tools[@]}))]}
+    start=$EPOCHREALTIME
+    /usr/bin/time -f %M -o rss.txt bash -c "$(declare -f "${t}_cmd"); HALLMARK='$HALLMARK' COSIGN='$COSIGN' IMAGE='$IMAGE' \
+      HALLMARK_STACK_TRUSTED_ROOT='$HALLMARK_STACK_TRUSTED_ROOT' HALLMARK_STACK_REKOR_URL='$HALLMARK_STACK_REKOR_URL' \
+      HALLMARK_STACK_REKOR_PUBKEY='$HALLMARK_STACK_REKOR_PUBKEY' ${t}_cmd key.pub" >/dev/null 2>&1
+    end=$EPOCHREALTIME
+    wall[$t]+="$(((${end/./} - ${start/./}))) "
+    rss[$t]+="$(cat rss.txt) "
+  done
+done
+stat() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk -v q="$2" '{a[NR]=$1} END {i=int(NR*q+0.999); if (i<1) i=1; print a[i]}'; }
+printf '%-10s %12s %12s %14s\n' tool "median ms" "p90 ms" "peak RSS MiB"
+for t in "${tools[@]}"; do
+  awk -v t="$t" -v m="$(stat "${wall[$t]}" 0.5)" -v p="$(stat "${wall[$t]}" 0.9)" -v r="$(stat "${rss[$t]}" 1.0)" \
+    'BEGIN {printf "%-10s %12.1f %12.1f %14.1f\n", t, m / 1000, p / 1000, r / 1024}'
+done
+h=$(stat "${wall[hallmark]}" 0.5) c=$(stat "${wall[cosign]}" 0.5)
+awk -v h="$h" -v c="$c" -v hr="$(stat "${rss[hallmark]}" 1.0)" -v cr="$(stat "${rss[cosign]}" 1.0)" \
+  'BEGIN {printf "ratio (cosign / hallmark): wall %.1fx, peak RSS %.1fx  (%d rounds, 10 attestations)\n", c / h, cr / hr, '"$RUNS"'}'
