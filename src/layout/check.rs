@@ -702,3 +702,45 @@ pub fn evidence_from_chain(
         })
         .collect()
 }
+
+/// The node id prefix of layout denials in a chain ([`chain_denials`]).
+pub const LAYOUT_NODE: &str = "layout";
+
+/// Check a walked chain against a signed layout (`hallmark verify --chain --layout F
+/// --layout-key K`), as denials to add to the chain: one with node `layout` when the
+/// layout is refused ([`super::verify_layout_envelope`]: not signed by an owner key,
+/// expired, malformed), else one per [`Violation`] of the chain's evidence
+/// ([`evidence_from_chain`] with the verification `key`), with node
+/// `layout:KIND:STEP`. Empty when the chain follows the layout.
+#[must_use]
+pub fn chain_denials(
+    envelope: &[u8],
+    owner_keys: &[crate::signing::PublicKey],
+    key: Option<&crate::signing::PublicKey>,
+    chain: &crate::verify::chain::Chain,
+    now: jiff::Timestamp,
+) -> Vec<crate::verify::chain::Denial> {
+    use crate::verify::chain::Denial;
+    match super::verify_layout_envelope(envelope, owner_keys, now) {
+        Err(e) => vec![Denial {
+            node: LAYOUT_NODE.to_owned(),
+            reason: {
+                let mut s = e.to_string();
+                let mut cur = std::error::Error::source(&e);
+                while let Some(c) = cur {
+                    s.push_str(": ");
+                    s.push_str(&c.to_string());
+                    cur = c.source();
+                }
+                s
+            },
+        }],
+        Ok(layout) => check(&layout, &evidence_from_chain(chain, key))
+            .into_iter()
+            .map(|v| Denial {
+                node: format!("{LAYOUT_NODE}:{}:{}", v.kind(), v.step()),
+                reason: v.to_string(),
+            })
+            .collect(),
+    }
+}

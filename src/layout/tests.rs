@@ -538,3 +538,69 @@ fn evidence_is_read_from_a_walked_chain() {
     // Without the key, key-signed nodes are not evidence.
     assert_eq!(check::evidence_from_chain(&chain, None).len(), 1);
 }
+
+#[test]
+fn a_chain_is_denied_by_its_layout() {
+    use crate::verify::chain::{Chain, Node, NodeKind, RunInfo, RunKind, Verdict};
+    let f = fixture();
+    let env = sign(&f.layout, &f.owner);
+    let owner = f.owner.public_key().clone();
+    let node = |id: &str, ev: &StepEvidence| Node {
+        id: id.into(),
+        kind: NodeKind::Attestation,
+        name: id.into(),
+        digest: BTreeMap::new(),
+        walked: true,
+        why: None,
+        verdict: Verdict::Pass,
+        reason: None,
+        run: Some(RunInfo {
+            kind: RunKind::TaskRun,
+            pipeline_task: Some(ev.step.clone()),
+            pipeline_run: None,
+            pipeline: None,
+            task: None,
+            predicate_type: "https://slsa.dev/provenance/v0.2".into(),
+            signer: check::GIVEN_KEY_SIGNER.into(),
+            log_entries: Vec::new(),
+            location: String::new(),
+            products: ev.products.clone(),
+            materials: ev.materials.clone(),
+        }),
+    };
+    let chain_of = |ev: &[StepEvidence]| Chain {
+        root: "image:x".into(),
+        max_depth: 8,
+        nodes: ev
+            .iter()
+            .enumerate()
+            .map(|(i, e)| node(&format!("n{i}"), e))
+            .collect(),
+        edges: Vec::new(),
+        denials: Vec::new(),
+    };
+    let now = ts("2026-11-26T00:00:00Z");
+    let key = f.functionary.public_key();
+    let good = chain_of(&honest(&f));
+    let owners = std::slice::from_ref(&owner);
+    assert_eq!(
+        check::chain_denials(&env, owners, Some(key), &good, now),
+        []
+    );
+    // One task's attestation removed.
+    let mut ev = honest(&f);
+    ev.remove(1);
+    let d = check::chain_denials(&env, owners, Some(key), &chain_of(&ev), now);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].node, "layout:step-missing:build");
+    // The layout expired, or signed by another owner.
+    let d = check::chain_denials(&env, owners, Some(key), &good, ts("2028-01-01T00:00:00Z"));
+    assert_eq!(d.len(), 1);
+    assert!(d[0].reason.contains("expired"), "{d:?}");
+    let other = ok(LocalSigner::generate_p256());
+    let d = check::chain_denials(&env, &[other.public_key().clone()], Some(key), &good, now);
+    assert!(
+        d[0].reason.contains("not signed by the layout owner"),
+        "{d:?}"
+    );
+}
