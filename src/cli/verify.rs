@@ -226,6 +226,9 @@ struct Checks {
     rego: Option<rego::PolicySet>,
     artifact: String,
     artifact_sha256: Option<String>,
+    /// `--chain`: the walked chain graph (as `-o json` prints it), for the policy input;
+    /// `None` (null) without `--chain`.
+    chain: Option<serde_json::Value>,
 }
 
 impl Checks {
@@ -262,6 +265,7 @@ impl Checks {
             rego: load_policies(&args.policies)?,
             artifact: args.artifact.clone(),
             artifact_sha256: None,
+            chain: None,
         })
     }
 
@@ -384,8 +388,7 @@ fn policy_input(checks: &Checks, passes: &[Passed], attestations: &[Checked]) ->
         now: checks.now.to_string(),
         attestations: verified,
         failed,
-        // `--chain` plugs in here: the chain graph (as `-o json` prints it), else null.
-        chain: None,
+        chain: checks.chain.clone(),
     }
 }
 
