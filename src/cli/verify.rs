@@ -17,6 +17,7 @@ use crate::oci::image_layout::{self, ImageLayout};
 use crate::oci::{ImageRef, OciError, find_attestations};
 use crate::rekor::{RekorClient, RekorError, TransparencyLog as _};
 use crate::trust::TrustedRoot;
+use crate::verify::chain;
 use crate::verify::policy::{self, CheckFailure, PolicyError, SlsaChecks};
 use crate::verify::rego;
 use crate::verify::{
@@ -180,13 +181,6 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "N")]
     pub threshold: Option<usize>,
 
-    /// Image mode: when the image has no attestation yet, look again every 2 s for up to
-    /// this long (`30s`, `2m`, ...) before denying. For a gate right after the task that
-    /// built the image: the controller signs a run seconds after it finishes. Attestations
-    /// that are found but fail are denied at once.
-    #[arg(long, value_name = "DURATION", conflicts_with_all = ["envelope", "bundle"])]
-    pub wait: Option<String>,
-
     /// A Rego policy (repeatable): a `.rego` file, or a directory whose `*.rego` files
     /// are loaded. Each package's `deny` set (strings, or objects with `msg`) over the
     /// input document of docs/verify.md ("Policy input") gives reasons to deny (exit 1);
@@ -214,6 +208,38 @@ pub struct VerifyArgs {
     /// The VSA's `verifier.id`: a URI naming this verifier, as its consumers expect it.
     #[arg(long, value_name = "URI", requires = "vsa_out", default_value = crate::verify::vsa::DEFAULT_VERIFIER_ID)]
     pub vsa_verifier_id: String,
+
+    /// Image mode: when the image has no attestation yet, look again every 2 s for up to
+    /// this long (`30s`, `2m`, ...) before denying. For a gate right after the task that
+    /// built the image: the controller signs a run seconds after it finishes. Attestations
+    /// that are found but fail are denied at once.
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["envelope", "bundle"])]
+    pub wait: Option<String>,
+
+    /// Image mode: also walk the supply chain back to its sources (docs/verify.md,
+    /// "The chain"): the image's provenance, the images among its `*ARTIFACT_INPUTS`
+    /// materials (and products of the same PipelineRun), recursively, each verified like
+    /// the image. A node that fails denies the image; the tree is printed, and `-o json`
+    /// adds the `chain` graph.
+    #[arg(long, conflicts_with_all = ["envelope", "bundle"])]
+    pub chain: bool,
+
+    /// With `--chain`: how many steps back from the image to walk; deeper materials are
+    /// reported as not walked.
+    #[arg(long, value_name = "N", requires = "chain", default_value_t = chain::DEFAULT_DEPTH)]
+    pub chain_depth: usize,
+
+    /// With `--chain`: check the chain against an in-toto layout, a DSSE envelope written
+    /// by `hallmark layout` (docs/verify.md, "Layouts"): every pipeline task attested by
+    /// its functionaries, each task's inputs the products of the tasks before it. Each
+    /// violation denies, named (`layout:KIND:STEP`).
+    #[arg(long, value_name = "FILE", requires_all = ["chain", "layout_key"])]
+    pub layout: Option<PathBuf>,
+
+    /// The layout owner's public key (PEM; repeatable): `--layout` must be signed by one
+    /// of them, and not expired.
+    #[arg(long, value_name = "PEM_FILE", requires = "layout")]
+    pub layout_key: Vec<PathBuf>,
 }
 
 /// The SLSA checks and threshold asked for.
@@ -503,6 +529,8 @@ struct Passed {
     location: Option<String>,
     /// Every attestation found beside an image, with its verdict (images).
     attestations: Vec<Checked>,
+    /// `--chain`: the walked chain.
+    chain: Option<Box<chain::Chain>>,
     /// Every attestation that verified, for the VSA (`--vsa-out`).
     inputs: Vec<crate::verify::vsa::Descriptor>,
 }
@@ -601,6 +629,11 @@ enum Failure {
         /// Every attestation that verified, for the VSA.
         inputs: Vec<crate::verify::vsa::Descriptor>,
     },
+    /// `--chain`: the image verified, but a node of its chain failed (exit 1).
+    DenyChain {
+        chain: Box<chain::Chain>,
+        attestations: Vec<Checked>,
+    },
     /// Could not decide (exit 2).
     Error {
         check: &'static str,
@@ -640,9 +673,12 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let result = decide_waiting(args, &mut digest_hex);
     let (outcome, decision) = match &result {
         Ok(_) => (Outcome::Pass, "pass"),
-        Err(Failure::Deny(_) | Failure::DenyImage { .. } | Failure::DenyChecks { .. }) => {
-            (Outcome::Deny, "deny")
-        }
+        Err(
+            Failure::Deny(_)
+            | Failure::DenyImage { .. }
+            | Failure::DenyChecks { .. }
+            | Failure::DenyChain { .. },
+        ) => (Outcome::Deny, "deny"),
         Err(Failure::Error { .. }) => (Outcome::Error, "error"),
     };
     let reasons: Vec<serde_json::Value> = match &result {
@@ -669,6 +705,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             .map(|(l, f)| check_reason(l.as_deref(), f))
             .chain(denials.iter().map(denial_reason))
             .collect(),
+        Err(Failure::DenyChain { chain, .. }) => chain_reasons(chain),
         Err(Failure::Error { check, message }) => vec![json!({"check": check, "message": message})],
     };
     let checks = Checks::from_args(args).ok().filter(Checks::requested);
@@ -713,7 +750,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 Ok(p) => Some(&p.attestations),
                 Err(
                     Failure::DenyImage { attestations, .. }
-                    | Failure::DenyChecks { attestations, .. },
+                    | Failure::DenyChecks { attestations, .. }
+                    | Failure::DenyChain { attestations, .. },
                 ) => Some(attestations),
                 _ => None,
             };
@@ -725,6 +763,12 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 {
                     report["location"] = json!(l);
                 }
+            }
+            match &result {
+                Ok(Passed { chain: Some(c), .. }) | Err(Failure::DenyChain { chain: c, .. }) => {
+                    report["chain"] = serde_json::to_value(c)?;
+                }
+                _ => {}
             }
             outln!("{}", serde_json::to_string_pretty(&report)?);
         }
@@ -756,6 +800,25 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     for a in &p.attestations {
                         outln!("    {}", a.line());
                     }
+                }
+                if let Some(c) = &p.chain {
+                    outln!("  chain:");
+                    for line in c.tree_lines() {
+                        outln!("    {line}");
+                    }
+                }
+            }
+            Err(Failure::DenyChain { chain, .. }) => {
+                outln!(
+                    "deny: {artifact_label}: {} node(s) of the chain failed",
+                    chain.denials.len()
+                );
+                for r in chain_reasons(chain) {
+                    outln!("  chain: {}", r["message"].as_str().unwrap_or_default());
+                }
+                outln!("  chain:");
+                for line in chain.tree_lines() {
+                    outln!("    {line}");
                 }
             }
             Err(Failure::Deny(e)) => outln!("deny: {artifact_label}: {}", super::error_chain(e)),
@@ -1012,6 +1075,44 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
             });
         }
         let policy = Policy::new(key, identity, false)?.with_predicate_type(predicate_type);
+        if args.chain {
+            let mut chain = walk_chain(args, &image, layout.as_ref(), &policy)?;
+            if let Some(path) = &args.layout {
+                let read = |p: &PathBuf| {
+                    std::fs::read(p)
+                        .with_context(|| format!("reading {}", p.display()))
+                        .map_err(|e| input_error(&e))
+                };
+                let owners = args
+                    .layout_key
+                    .iter()
+                    .map(|p| {
+                        crate::signing::PublicKey::from_pem(&read(p)?)
+                            .with_context(|| format!("--layout-key {}", p.display()))
+                            .map_err(|e| input_error(&e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                // The `--key` again (the policy took it): key-signed evidence is its.
+                let given = match &args.key {
+                    Some(p) => Some(
+                        crate::signing::PublicKey::from_pem(&read(p)?)
+                            .with_context(|| format!("--key {}", p.display()))
+                            .map_err(|e| input_error(&e))?,
+                    ),
+                    None => None,
+                };
+                chain.denials.extend(crate::layout::check::chain_denials(
+                    &read(path)?,
+                    &owners,
+                    given.as_ref(),
+                    &chain,
+                    jiff::Timestamp::now(),
+                ));
+            }
+            checks.chain = serde_json::to_value(&chain).ok();
+            let result = decide_image(args, &image, layout.as_ref(), &policy, &checks);
+            return chain_decision(result, chain);
+        }
         return decide_image(args, &image, layout.as_ref(), &policy, &checks);
     }
     let bytes;
@@ -1056,6 +1157,7 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 signing_times: Vec::new(),
                 location: None,
                 attestations: Vec::new(),
+                chain: None,
                 inputs: Vec::new(),
             };
             apply_checks(&checks, vec![p], Vec::new())
@@ -1099,6 +1201,7 @@ fn passed(v: crate::verify::Verification, location: Option<String>) -> Passed {
         signing_times: v.signing_times.iter().map(ToString::to_string).collect(),
         location,
         attestations: Vec::new(),
+        chain: None,
         inputs: Vec::new(),
     }
 }
@@ -1433,6 +1536,208 @@ fn image_mode(args: &VerifyArgs) -> bool {
         && !Path::new(&args.artifact).exists()
 }
 
+/// `--chain`: reads an image's attestations (registry or OCI layout) and verifies each,
+/// for the walk of [`chain::walk`].
+struct ChainSource<'a, F> {
+    fetcher: &'a F,
+    verifier: &'a Verifier,
+    rekors: &'a [RekorClient],
+    policy: &'a Policy,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl<F: crate::oci::Fetcher> chain::AttestationSource for ChainSource<'_, F> {
+    fn lookup(&self, image: &ImageRef) -> Result<chain::Lookup, chain::ChainError> {
+        let failed = |message: String, transient: bool| chain::ChainError::Lookup {
+            image: image.to_string(),
+            message,
+            transient,
+        };
+        let discovery = self
+            .runtime
+            .block_on(find_attestations(self.fetcher, image))
+            .map_err(|e| failed(super::error_chain(&e), e.is_transient()))?;
+        let artifact = ArtifactRef::Sha256(image.digest.bytes());
+        let (mut verified, mut denials, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        for found in discovery.found {
+            let location = found.location.to_string();
+            let mut result = self.verifier.verify(&found.bundle, artifact, self.policy);
+            let unlogged = found
+                .bundle
+                .verification_material
+                .as_ref()
+                .is_some_and(|m| m.tlog_entries.is_empty());
+            if result.is_err()
+                && unlogged
+                && !self.rekors.is_empty()
+                && let Some(envelope) = &found.bundle.dsse_envelope
+            {
+                let hash = hex::encode(ArtifactRef::Bytes(&envelope.payload).sha256());
+                let entries = self
+                    .runtime
+                    .block_on(lookup_entries(self.rekors, &hash))
+                    .map_err(|e| {
+                        failed(
+                            format!(
+                                "looking {location} up in the log: {}",
+                                super::error_chain(&e)
+                            ),
+                            e.is_transient(),
+                        )
+                    })?;
+                for entry in entries {
+                    let mut bundle = found.bundle.clone();
+                    if let Some(m) = bundle.verification_material.as_mut() {
+                        m.tlog_entries = vec![entry];
+                    }
+                    result = self.verifier.verify(&bundle, artifact, self.policy);
+                    if result.is_ok() {
+                        break;
+                    }
+                }
+            }
+            match result {
+                Ok(v) => {
+                    let p = passed(v, Some(location.clone()));
+                    if let Some(s) = &p.statement {
+                        verified.push(chain::VerifiedAttestation {
+                            location,
+                            signer: signer_name(&p),
+                            log_entries: p
+                                .logged
+                                .iter()
+                                .map(|e| chain::LogEntryRef {
+                                    log_url: e.log_url.clone(),
+                                    log_index: e.log_index,
+                                })
+                                .collect(),
+                            statement: serde_json::to_value(&s.statement).unwrap_or_default(),
+                        });
+                    }
+                }
+                Err(e) if e.is_denial() => {
+                    denials.push(format!("{location}: {}", super::error_chain(&e)));
+                }
+                Err(e) => errors.push(format!("{location}: {}", super::error_chain(&e))),
+            }
+        }
+        if !verified.is_empty() {
+            return Ok(chain::Lookup::Verified(verified));
+        }
+        if denials.is_empty() && !errors.is_empty() {
+            return Err(failed(errors.join("; "), false));
+        }
+        denials.extend(
+            discovery
+                .skipped
+                .iter()
+                .map(|(l, why)| format!("{l}: unreadable: {why}")),
+        );
+        Ok(chain::Lookup::Denied(if denials.is_empty() {
+            "no attestations found".to_owned()
+        } else {
+            format!("no attestation verifies: {}", denials.join("; "))
+        }))
+    }
+}
+
+/// Walk `--chain` from `image`, verifying each image's attestations with `policy`.
+fn walk_chain(
+    args: &VerifyArgs,
+    image: &ImageRef,
+    layout: Option<&ImageLayout>,
+    policy: &Policy,
+) -> Result<chain::Chain, Failure> {
+    let (verifier, trusted_logs) = make_verifier_and_logs(args)?;
+    let timeout = std::time::Duration::from_secs(args.registry.registry_timeout.max(1));
+    let rekor_urls = match (&args.rekor_url, args.offline || args.insecure_ignore_tlog) {
+        (_, true) => Vec::new(),
+        (Some(u), false) => vec![u.clone()],
+        (None, false) => trusted_logs,
+    };
+    let rekors = rekor_urls
+        .iter()
+        .map(|u| RekorClient::new(u, timeout))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::Error {
+            check: "usage",
+            message: super::error_chain(&e),
+        })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error {
+            check: "input",
+            message: format!("starting the async runtime: {e}"),
+        })?;
+    let options = chain::Options {
+        max_depth: args.chain_depth,
+    };
+    let chain_error = |e: &chain::ChainError| Failure::Error {
+        check: "chain",
+        message: super::error_chain(e),
+    };
+    match layout {
+        Some(fetcher) => {
+            let source = ChainSource {
+                fetcher,
+                verifier: &verifier,
+                rekors: &rekors,
+                policy,
+                runtime: &runtime,
+            };
+            chain::walk(image, &source, options)
+        }
+        None => {
+            let fetcher = args.registry.client().map_err(|e| Failure::Error {
+                check: "registry",
+                message: super::error_chain(&e),
+            })?;
+            let source = ChainSource {
+                fetcher: &fetcher,
+                verifier: &verifier,
+                rekors: &rekors,
+                policy,
+                runtime: &runtime,
+            };
+            chain::walk(image, &source, options)
+        }
+    }
+    .map_err(|e| chain_error(&e))
+}
+
+/// The image's decision with its `--chain`: a denied node denies the image.
+fn chain_decision(result: Result<Passed, Failure>, chain: chain::Chain) -> Result<Passed, Failure> {
+    match result {
+        Ok(p) if !chain.passed() => Err(Failure::DenyChain {
+            chain: Box::new(chain),
+            attestations: p.attestations,
+        }),
+        Ok(mut p) => {
+            p.chain = Some(Box::new(chain));
+            Ok(p)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The `chain` check's reasons: one per denied node, naming it.
+fn chain_reasons(chain: &chain::Chain) -> Vec<serde_json::Value> {
+    chain
+        .denials
+        .iter()
+        .map(|d| {
+            let name = chain.node(&d.node).map_or("", |n| n.name.as_str());
+            let check = if d.node.starts_with(crate::layout::check::LAYOUT_NODE) {
+                "layout"
+            } else {
+                "chain"
+            };
+            json!({"check": check, "message": format!("{name}: {}", d.reason), "node": d.node})
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::panic)] // Tests report failures by panicking.
 mod tests {
@@ -1476,6 +1781,10 @@ mod tests {
             vsa_out: None,
             vsa_key: None,
             vsa_verifier_id: crate::verify::vsa::DEFAULT_VERIFIER_ID.into(),
+            chain: false,
+            chain_depth: chain::DEFAULT_DEPTH,
+            layout: None,
+            layout_key: Vec::new(),
             wait: None,
         }
     }
