@@ -30,8 +30,8 @@ pub mod chain;
 pub mod policy;
 pub mod rego;
 pub mod sarif;
-pub mod vsa;
 mod verifier;
+pub mod vsa;
 pub use policy::{CheckFailure, PolicyError, SlsaChecks};
 pub use verifier::{LoggedEntry, Policy, Verification, Verifier, VerifierOptions};
 
