@@ -210,4 +210,36 @@ mod tests {
             assert!(crate::cli::Cli::try_parse_from(args).is_err(), "{args:?}");
         }
     }
+
+    #[test]
+    fn verify_takes_a_layout_only_with_the_chain_and_an_owner_key() {
+        let base = [
+            "hallmark",
+            "verify",
+            "r.example/a@sha256:00",
+            "--key",
+            "k.pub",
+        ];
+        let parse = |extra: &[&str]| {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            crate::cli::Cli::try_parse_from(args)
+        };
+        assert!(parse(&["--layout", "l.json", "--layout-key", "o.pub"]).is_err());
+        assert!(parse(&["--chain", "--layout", "l.json"]).is_err());
+        assert!(parse(&["--chain", "--layout-key", "o.pub"]).is_err());
+        let cli = parse(&[
+            "--chain",
+            "--layout",
+            "l.json",
+            "--layout-key",
+            "o.pub",
+            "--layout-key",
+            "o2.pub",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let crate::cli::Command::Verify(v) = cli.command else {
+            panic!("not verify");
+        };
+        assert_eq!(v.layout_key.len(), 2);
+    }
 }

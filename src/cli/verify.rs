@@ -1733,7 +1733,12 @@ fn chain_reasons(chain: &chain::Chain) -> Vec<serde_json::Value> {
             } else {
                 "chain"
             };
-            json!({"check": check, "message": format!("{name}: {}", d.reason), "node": d.node})
+            let message = if name.is_empty() {
+                d.reason.clone()
+            } else {
+                format!("{name}: {}", d.reason)
+            };
+            json!({"check": check, "message": message, "node": d.node})
         })
         .collect()
 }
