@@ -117,9 +117,10 @@ pub struct SignerFlags {
     pub fulcio_url: Option<String>,
 
     /// A Sigstore trusted root (`trusted_root.json`) the Fulcio certificate and its SCT
-    /// must verify against (default: the embedded Sigstore public-good root). `hallmark
-    /// attest` also checks its transparency-log entries against it (with any signer);
-    /// `hallmark sign` takes it only with `--keyless`.
+    /// must verify against (default: the trust material of the configuration's TUF mirror,
+    /// see `--tuf-root`). `hallmark attest` also checks its transparency-log entries
+    /// against it (with any signer; default for key signers: the embedded Sigstore
+    /// public-good root); `hallmark sign` takes it only with `--keyless`.
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
 
@@ -143,7 +144,9 @@ pub struct SignerFlags {
     /// named by the configuration's `signers.x509.tuf.mirror.url`, trusted out of band;
     /// the trusted root is its `trusted_root.json` target. Without it, a mirror other
     /// than the default is trusted on first use (its own `root.json`, as Chains does),
-    /// and the default mirror means the embedded public-good root.
+    /// and the default (public-good) mirror starts from the public-good `root.json`
+    /// embedded in hallmark; if that mirror cannot be reached at all, the public-good
+    /// `trusted_root.json` embedded in hallmark is used, with a warning.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "trusted_root"])]
     pub tuf_root: Option<PathBuf>,
 }

@@ -20,11 +20,13 @@
 //!      Tekton Chains' precedence (v0.29, `pkg/chains/signing/x509`): `x509.pem` first,
 //!      then `cosign.key` with `cosign.password` ([`SigningSecrets::choice`]).
 //!
-//! Keyless trust material: the request's `trusted_root` file; else, when
-//! `signers.x509.tuf.mirror.url` is left at its default, the embedded Sigstore
-//! public-good root; else the mirror's `trusted_root.json` target through TUF
-//! ([`crate::trust::tuf`]), starting from the request's `tuf_root`, or — as Chains does —
-//! the mirror's own `root.json` (trust on first use; `1.root.json` when the mirror has no
+//! Keyless trust material: the request's `trusted_root` file; else the mirror's
+//! `trusted_root.json` target through TUF ([`crate::trust::tuf`]), starting from the
+//! request's `tuf_root`; else, for Chains' default mirror (`signers.x509.tuf.mirror.url`,
+//! the Sigstore public-good one), from the public-good `root.json` embedded in this build
+//! (and when that mirror cannot be reached at all, the public-good `trusted_root.json`
+//! snapshot embedded in this build, with a warning); else — as Chains does — from the
+//! mirror's own `root.json` (trust on first use; `1.root.json` when the mirror has no
 //! `root.json`). The identity token's issuer is checked against
 //! `signers.x509.fulcio.issuer` when that key is set to something other than its
 //! default.
@@ -752,6 +754,10 @@ fn keyless_options(request: &SignerRequest, config: &Config) -> Result<KeylessOp
     Ok(options)
 }
 
+/// The Sigstore public-good TUF repository's root metadata (`root.json`, version 16),
+/// trusted as the initial root for Chains' default mirror. TUF rotates it from there.
+const PUBLIC_GOOD_TUF_ROOT: &str = include_str!("../trust/public-good-tuf-root.json");
+
 /// Whether `mirror` is Chains' default TUF mirror (the public-good one).
 fn is_default_mirror(mirror: &str) -> bool {
     let default = Config::default().x509.tuf_mirror_url;
@@ -770,12 +776,7 @@ async fn keyless_trust(
         });
     }
     let mirror = config.x509.tuf_mirror_url.trim().trim_end_matches('/');
-    if request.tuf_root.is_none() && is_default_mirror(mirror) {
-        return TrustedRoot::public_good().map_err(|source| BuildError::TrustedRoot {
-            what: "the embedded public-good root".into(),
-            source,
-        });
-    }
+    let public_good = request.tuf_root.is_none() && is_default_mirror(mirror);
     let mirror = if mirror.is_empty() {
         Config::default().x509.tuf_mirror_url
     } else {
@@ -784,6 +785,7 @@ async fn keyless_trust(
     let timeout = Duration::from_secs(30);
     let initial = match &request.tuf_root {
         Some(p) => Zeroizing::new(read(p)?),
+        None if public_good => Zeroizing::new(PUBLIC_GOOD_TUF_ROOT.as_bytes().to_vec()),
         None => Zeroizing::new(initial_root_from_mirror(&mirror, timeout).await?),
     };
     let datastore = tuf_datastore(&mirror, &initial);
@@ -791,9 +793,26 @@ async fn keyless_trust(
         url: mirror.clone(),
         source,
     };
-    let bytes = crate::trust::tuf::fetch_trusted_root(&mirror, &initial, &datastore, timeout)
+    let bytes = match crate::trust::tuf::fetch_trusted_root(&mirror, &initial, &datastore, timeout)
         .await
-        .map_err(tuf_err)?;
+    {
+        Ok(b) => b,
+        // The public-good mirror cannot be reached (no network to it): the snapshot
+        // of its trusted root embedded in this build. Metadata that does not verify
+        // is never papered over.
+        Err(e) if public_good && e.is_transient() => {
+            tracing::warn!(
+                mirror = %mirror,
+                error = %e,
+                "the public-good TUF mirror cannot be reached: using the trusted root embedded in this build"
+            );
+            return TrustedRoot::public_good().map_err(|source| BuildError::TrustedRoot {
+                what: "the embedded public-good root".into(),
+                source,
+            });
+        }
+        Err(e) => return Err(tuf_err(e)),
+    };
     let root = TrustedRoot::from_json(&bytes).map_err(tuf_err)?;
     tracing::info!(mirror = %mirror, "trusted root fetched through TUF");
     Ok(root)
@@ -1177,7 +1196,17 @@ mod tests {
     }
 
     #[test]
-    fn the_default_mirror_uses_the_embedded_root() {
+    fn the_embedded_public_good_tuf_root_is_a_tuf_root() {
+        let v: serde_json::Value =
+            serde_json::from_str(PUBLIC_GOOD_TUF_ROOT).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v["signed"]["_type"], "root");
+        assert!(v["signed"]["roles"]["root"]["threshold"].as_u64() >= Some(3));
+        assert!(v["signatures"].as_array().is_some_and(|s| s.len() >= 3));
+    }
+
+    /// Offline (no route to the public-good mirror, as in tests): the embedded snapshot.
+    #[test]
+    fn the_default_mirror_falls_back_to_the_embedded_root_when_unreachable() {
         assert!(is_default_mirror("https://tuf-repo-cdn.sigstore.dev/"));
         assert!(is_default_mirror(""));
         assert!(!is_default_mirror("http://127.0.0.1:17009"));
