@@ -1321,7 +1321,7 @@ fn failures_name_the_cause_and_leak_no_secret() {
     );
     fails_cleanly(
         &out,
-        "azurekms:// key references are not supported yet",
+        "azurekms:// key references need hallmark built with the cargo feature `azurekms`",
         "s3cr3t",
         &out_file,
     );
@@ -1385,7 +1385,7 @@ fn failures_name_the_cause_and_leak_no_secret() {
     );
     fails_cleanly(
         &out,
-        "signers.kms.kmsref: gcpkms:// key references are not supported yet",
+        "signers.kms.kmsref: gcpkms:// key references need hallmark built with the cargo feature `gcpkms`",
         "s3cr3t",
         &out_file,
     );
