@@ -288,14 +288,11 @@ mod sdk {
                     .signature()
                     .map(|b| b.as_ref().to_vec())
                     .ok_or(KmsError::Response("Sign: no Signature"))?;
-                self.public
-                    .verify(msg, &signature)
-                    .map_err(|_| KmsError::BadSignature)?;
-                Ok(SignOutput {
+                Ok(crate::signing::kms::checked_output(
+                    &self.public,
+                    msg,
                     signature,
-                    public_key: self.public.clone(),
-                    certificate_chain: None,
-                })
+                )?)
             })
         }
     }

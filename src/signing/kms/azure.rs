@@ -354,14 +354,11 @@ mod sdk {
                     .result
                     .ok_or(KmsError::Response("sign: no result in the answer"))?;
                 let signature = es256_to_der(&fixed)?;
-                self.public
-                    .verify(msg, &signature)
-                    .map_err(|_| KmsError::BadSignature)?;
-                Ok(SignOutput {
+                Ok(crate::signing::kms::checked_output(
+                    &self.public,
+                    msg,
                     signature,
-                    public_key: self.public.clone(),
-                    certificate_chain: None,
-                })
+                )?)
             })
         }
     }

@@ -280,14 +280,11 @@ mod sdk {
                         )
                     })?;
                 let signature = answer.signature.to_vec();
-                self.public
-                    .verify(msg, &signature)
-                    .map_err(|_| KmsError::BadSignature)?;
-                Ok(SignOutput {
+                Ok(crate::signing::kms::checked_output(
+                    &self.public,
+                    msg,
                     signature,
-                    public_key: self.public.clone(),
-                    certificate_chain: None,
-                })
+                )?)
             })
         }
     }

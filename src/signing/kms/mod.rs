@@ -33,6 +33,32 @@ use super::token::TokenError;
 
 pub use vault::{VaultAuth, VaultConfig, VaultSigner};
 
+/// The answer of a KMS signer for `msg`: `signature` (DER ECDSA) checked against the key's
+/// public key read at connection, so a KMS that signed with another key (or signed
+/// something else) is caught before anything is published.
+///
+/// # Errors
+///
+/// [`KmsError::BadSignature`] when the signature does not verify.
+#[cfg_attr(
+    not(any(feature = "awskms", feature = "gcpkms", feature = "azurekms")),
+    allow(dead_code)
+)]
+pub(crate) fn checked_output(
+    public: &crate::signing::PublicKey,
+    msg: &[u8],
+    signature: Vec<u8>,
+) -> Result<super::SignOutput, KmsError> {
+    public
+        .verify(msg, &signature)
+        .map_err(|_| KmsError::BadSignature)?;
+    Ok(super::SignOutput {
+        signature,
+        public_key: public.clone(),
+        certificate_chain: None,
+    })
+}
+
 /// Errors of KMS signers. None carries a token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
