@@ -74,7 +74,9 @@ pub enum X509Error {
     },
     /// A certificate is not valid at the time checked (signing time, not now).
     #[error(
-        "certificate {subject} is not valid at {at} (valid {not_before} to {not_after}, unix seconds)"
+        "certificate{} {} at {at} (valid {not_before} to {not_after}, unix seconds)",
+        if .subject.is_empty() { String::new() } else { format!(" {}", .subject) },
+        if .at > .not_after { "had expired" } else { "was not yet valid" }
     )]
     CertificateNotValidAt {
         /// The certificate's subject.

@@ -322,7 +322,11 @@ sigstore_env() {
     printf 'export HALLMARK_STACK_CTLOG_URL=%q\n' "$SIGSTORE_CTLOG_URL"
     printf 'export HALLMARK_STACK_CTLOG_PUBKEY=%q\n' "$STACK_DIR/ctlog/pubkey.pem"
   fi
-  [ -f "$s/fulcio" ] && printf 'export HALLMARK_STACK_FULCIO_URL=%q\n' "$SIGSTORE_FULCIO_URL"
+  if [ -f "$s/fulcio" ]; then
+    printf 'export HALLMARK_STACK_FULCIO_URL=%q\n' "$SIGSTORE_FULCIO_URL"
+    printf 'export HALLMARK_STACK_FULCIO_CA=%q\n' "$STACK_DIR/fulcio/ca/ca.pem"
+    printf 'export HALLMARK_STACK_FULCIO_CA_KEY=%q\n' "$STACK_DIR/fulcio/ca/ca-key.pem"
+  fi
   [ -f "$s/tsa" ] && printf 'export HALLMARK_STACK_TSA_URL=%q\n' "$SIGSTORE_TSA_URL"
   [ -f "$s/rekor-v2" ] && printf 'export HALLMARK_STACK_REKOR_V2_URL=%q\n' "$SIGSTORE_REKOR_V2_URL"
   [ -f "$s/rekor-v2-tiles" ] &&
