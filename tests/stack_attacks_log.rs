@@ -39,6 +39,7 @@ use hallmark::rekor::upload::{
     DsseEntryKind, SignerMaterial, legacy_bundle_annotation, upload_dsse,
 };
 use hallmark::signing::{LocalSigner, PublicKey, Signer as _, sign_envelope};
+use hallmark::transparency::TlogOptions;
 use hallmark::trust::TrustedRoot;
 use support::peers::{ok, run, stdout};
 
@@ -291,6 +292,18 @@ fn forged_set(entry: &TransparencyLogEntry) -> Vec<u8> {
     forger.sign(&payload).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Whether `entry` verifies against `trust` with only its SET (`proof: false`) or only its
+/// inclusion proof and checkpoint (`proof: true`).
+fn verifies_alone(entry: &TransparencyLogEntry, trust: &TrustedRoot, proof: bool) -> bool {
+    let mut e = entry.clone();
+    if proof {
+        e.inclusion_promise = None;
+    } else {
+        e.inclusion_proof = None;
+    }
+    hallmark::transparency::verify_tlog_entry(&e, trust, &TlogOptions::default()).is_ok()
+}
+
 fn entry_mut(a: &mut Attestation) -> &mut TransparencyLogEntry {
     a.tlog_entries
         .first_mut()
@@ -338,16 +351,16 @@ fn forged_signed_entry_timestamp_is_denied() {
     assert_pass("referrer bundle", &verify(dir, &s, &refs[0], &key_args));
     let mut forged = genuine.clone();
     let entry = entry_mut(&mut forged);
-    assert!(
-        entry.inclusion_proof.is_some(),
-        "the bundle must keep a valid inclusion proof"
-    );
     let set = forged_set(entry);
     entry
         .inclusion_promise
         .as_mut()
         .unwrap_or_else(|| panic!("Rekor v1 gave no SET"))
         .signed_entry_timestamp = set;
+    assert!(
+        verifies_alone(entry, &trust, true) && !verifies_alone(entry, &trust, false),
+        "the tampered entry must keep a valid inclusion proof and checkpoint, with a bad SET"
+    );
     attach(&forged, &refs[1], BundleFormat::Referrers);
     assert_denied(
         "referrer bundle with a forged SET and a valid inclusion proof",
@@ -384,6 +397,10 @@ fn corrupted_inclusion_proof_is_denied() {
         panic!("the inclusion proof has no hashes (a one-entry log?): cannot corrupt one")
     });
     hash[0] ^= 0x01;
+    assert!(
+        verifies_alone(&tampered.tlog_entries[0], &trust, false),
+        "the SET must still verify"
+    );
     attach(&tampered, &refs[1], BundleFormat::Referrers);
     assert_denied(
         "inclusion proof with a flipped hash",
@@ -399,6 +416,10 @@ fn corrupted_inclusion_proof_is_denied() {
         .as_mut()
         .unwrap_or_else(|| panic!("Rekor v1 gave no inclusion proof"));
     proof.root_hash[31] ^= 0x80;
+    assert!(
+        verifies_alone(&tampered.tlog_entries[0], &trust, false),
+        "the SET must still verify"
+    );
     attach(&tampered, &refs[2], BundleFormat::Referrers);
     assert_denied(
         "inclusion proof with a flipped root hash",
