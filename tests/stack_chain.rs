@@ -14,7 +14,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::controller::{Ctx, HM, Stopped, stack};
+use support::controller::{CANARY, Ctx, HM, Stopped, stack};
 use support::peers::{ok, run, stdout};
 
 const COMMIT: &str = "4f9c2b7e1d3a5c6b8e0f1a2b3c4d5e6f7a8b9c0d";
@@ -295,4 +295,381 @@ fn chain_from_an_image_back_to_its_git_commit() {
         &[],
     );
     ok(&out, "hallmark verify without --chain");
+}
+
+/// A PipelineRun `pr` of pipeline `hm-layout` (created first, so its TaskRuns can name it
+/// as their owner), its TaskRuns `tasks` (name, results), then the PipelineRun finished
+/// with image B as its result.
+fn pipeline_run(
+    ctx: &Ctx<'_>,
+    pr: &str,
+    spec: &Value,
+    tasks: &[(&str, Vec<(&str, String)>)],
+    b: &str,
+) {
+    let (b_repo, b_digest) = b.split_once('@').expect("digest");
+    let run_json = json!({
+        "apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+        "metadata": {"name": pr, "namespace": ctx.ns,
+            "labels": {"tekton.dev/pipeline": "hm-layout"}},
+        "spec": {"pipelineSpec": spec}
+    });
+    ok(
+        &ctx.kubectl_stdin(&["create", "-f", "-"], &run_json.to_string()),
+        "create PipelineRun",
+    );
+    let uid = ctx.get("pipelinerun", pr).expect("PipelineRun")["metadata"]["uid"]
+        .as_str()
+        .expect("uid")
+        .to_owned();
+    for (task, results) in tasks {
+        let name = format!("{pr}-{task}");
+        let declared: Vec<Value> = results
+            .iter()
+            .map(|(n, v)| {
+                let kind = if v.starts_with('{') {
+                    "object"
+                } else {
+                    "string"
+                };
+                json!({"name": n, "type": kind})
+            })
+            .collect();
+        let tr = json!({
+            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+            "metadata": {"name": name, "namespace": ctx.ns,
+                "labels": {
+                    "tekton.dev/pipeline": "hm-layout",
+                    "tekton.dev/pipelineRun": pr,
+                    "tekton.dev/pipelineTask": task,
+                },
+                "ownerReferences": [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+                    "name": pr, "uid": uid, "controller": true}]},
+            "spec": {"taskSpec": {"results": declared, "steps": []}}
+        });
+        ok(
+            &ctx.kubectl_stdin(&["create", "-f", "-"], &tr.to_string()),
+            &format!("creating TaskRun {name}"),
+        );
+        let mut args = vec![ctx.ns.clone(), "taskrun".into(), name.clone()];
+        args.extend(results.iter().map(|(n, v)| format!("{n}={v}")));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(
+            &run(ctx.dir, &ctx.s.complete_run, &args, &[]),
+            &format!("complete-run {name}"),
+        );
+    }
+    ok(
+        &run(
+            ctx.dir,
+            &ctx.s.complete_run,
+            &[
+                &ctx.ns,
+                "pipelinerun",
+                pr,
+                &format!("IMAGE_URL={b_repo}"),
+                &format!("IMAGE_DIGEST={b_digest}"),
+            ],
+            &[],
+        ),
+        "complete-run pipelinerun",
+    );
+}
+
+/// `hallmark verify IMAGE --chain --kubeconfig --layout LAYOUT --layout-key OWNER -o json`
+/// with extra arguments: the exit code and the report.
+fn verify_layout(
+    ctx: &Ctx<'_>,
+    image: &str,
+    layout: &str,
+    owner: &str,
+    extra: &[&str],
+) -> (i32, Value) {
+    let key = ctx.pubkey.to_string_lossy().into_owned();
+    let mut args = vec![
+        "verify",
+        image,
+        "--key",
+        &key,
+        "--chain",
+        "--trusted-root",
+        &ctx.s.trusted_root,
+        "--rekor-url",
+        &ctx.s.rekor,
+        "--layout",
+        layout,
+        "--layout-key",
+        owner,
+        "-o",
+        "json",
+    ];
+    args.extend(extra);
+    let out = run(ctx.dir, HM, &args, &[]);
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// The `layout:KIND:STEP` nodes of a report's denials.
+fn layout_denials(report: &Value) -> Vec<String> {
+    report["chain"]["denials"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["node"].as_str())
+        .filter(|n| n.starts_with("layout"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `--layout` over a three-task PipelineRun signed by `hallmark controller` (clone, which
+/// produces no image and is found through the cluster with `--kubeconfig`; build, image A;
+/// package, image B from A): the layout derived from the Pipeline by `hallmark layout`
+/// passes; each attack on the layout or the chain is denied, named:
+///
+/// - a step missing (clone's attestation removed from its run, or not read without
+///   `--kubeconfig`): `layout:step-missing:clone`;
+/// - a fake check (a `package` that attests but used nothing `build` produced):
+///   `layout:fake-step:package`;
+/// - an unintended retention (a `build` that passes its base image on as a product):
+///   `layout:unintended-retention:build`;
+/// - a layout that has expired, or is signed by another owner: `layout`.
+#[test]
+fn layout_of_a_three_task_pipeline() {
+    let Some(s) = stack() else { return };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let _chains = Stopped::new("chains");
+    let ctx = Ctx::setup(&s, dir, "hm-layout", 19700);
+    let key = ctx.key.to_string_lossy().into_owned();
+    let pubkey = ctx.pubkey.to_string_lossy().into_owned();
+    let config = dir.join("config-layout.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "artifacts.taskrun.storage: \"oci,tekton\"\nartifacts.pipelinerun.storage: oci\n\
+             artifacts.oci.storage: oci\ntransparency.enabled: \"true\"\n\
+             transparency.url: {}\n",
+            s.rekor
+        ),
+    )
+    .expect("config");
+    let config = config.to_string_lossy().into_owned();
+    let mut ctl = ctx.controller(&["--config", &config, "--key", &key], &[]);
+
+    // The Pipeline and its layout, signed by the owner, naming the controller's key.
+    let pipeline = json!({
+        "apiVersion": "tekton.dev/v1", "kind": "Pipeline",
+        "metadata": {"name": "hm-layout"},
+        "spec": {"tasks": [
+            {"name": "clone", "taskRef": {"name": "git-clone"}},
+            {"name": "build", "runAfter": ["clone"], "taskRef": {"name": "buildah"}},
+            {"name": "package", "taskRef": {"name": "package"},
+             "params": [{"name": "image", "value": "$(tasks.build.results.IMAGE_DIGEST)"}]},
+        ]}
+    });
+    std::fs::write(dir.join("pipeline.json"), pipeline.to_string()).expect("pipeline");
+    ok(
+        &run(
+            dir,
+            HM,
+            &["generate-key-pair", "--output-key-prefix", "owner"],
+            &[("COSIGN_PASSWORD", CANARY)],
+        ),
+        "owner key",
+    );
+    ok(
+        &run(
+            dir,
+            HM,
+            &["generate-key-pair", "--output-key-prefix", "other"],
+            &[("COSIGN_PASSWORD", CANARY)],
+        ),
+        "other key",
+    );
+    let base = ctx.image("layout-base");
+    let allow = format!("{}*", base.split_once('@').expect("digest").0);
+    let make_layout = |out: &str, expires: &str| {
+        ok(
+            &run(
+                dir,
+                HM,
+                &[
+                    "layout",
+                    "pipeline.json",
+                    "--owner-key",
+                    "owner.key",
+                    "--functionary-key",
+                    &pubkey,
+                    "--allow-material",
+                    &allow,
+                    "--expires",
+                    expires,
+                    "-o",
+                    out,
+                ],
+                &[("COSIGN_PASSWORD", CANARY)],
+            ),
+            "hallmark layout",
+        );
+        dir.join(out).to_string_lossy().into_owned()
+    };
+    let layout = make_layout("layout.json", "1d");
+    let owner = dir.join("owner.pub").to_string_lossy().into_owned();
+
+    // The base image, attested by a run outside the pipeline.
+    ctx.taskrun("base-build", &base, &[]);
+    let git = || {
+        vec![
+            ("CHAINS-GIT_URL", GIT_URL.to_owned()),
+            ("CHAINS-GIT_COMMIT", COMMIT.to_owned()),
+        ]
+    };
+    // The honest run, and two dishonest ones.
+    let mut runs = Vec::new();
+    for (pr, fake, retain) in [
+        ("pr-ok", false, false),
+        ("pr-fake", true, false),
+        ("pr-retain", false, true),
+    ] {
+        let a = ctx.image("layout-a");
+        let b = ctx.image("layout-b");
+        let mut build = git();
+        build.extend(image_results(&a));
+        if retain {
+            // build consumes the base image and passes it on unchanged among its images.
+            build.retain(|(n, _)| !n.starts_with("IMAGE_"));
+            build.push(input_of(&base));
+            build.push(("IMAGES", format!("{a},{base}")));
+        }
+        let mut package = image_results(&b);
+        if !fake {
+            package.push(input_of(&a));
+        }
+        pipeline_run(
+            &ctx,
+            pr,
+            &pipeline["spec"],
+            &[("clone", git()), ("build", build), ("package", package)],
+            &b,
+        );
+        runs.push((pr, b));
+    }
+    ctx.wait_signed("taskrun", "base-build", &ctl);
+    for (pr, _) in &runs {
+        for t in ["clone", "build", "package"] {
+            ctx.wait_signed("taskrun", &format!("{pr}-{t}"), &ctl);
+        }
+        ctx.wait_signed("pipelinerun", pr, &ctl);
+    }
+    ctl.kill();
+    let (ok_b, fake_b, retain_b) = (&runs[0].1, &runs[1].1, &runs[2].1);
+
+    // The honest run passes, clone found through the cluster; the tree names it.
+    let (code, report) = verify_layout(&ctx, ok_b, &layout, &owner, &["--kubeconfig"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["decision"], "pass");
+    let nodes = report["chain"]["nodes"].as_array().expect("nodes");
+    assert!(
+        nodes.iter().any(|n| n["run"]["pipelineTask"] == "clone"
+            && n["run"]["location"]
+                .as_str()
+                .is_some_and(|l| l.contains("tekton storage"))),
+        "clone from the cluster: {report:#}"
+    );
+    let key_arg = ctx.pubkey.to_string_lossy().into_owned();
+    let text = stdout(&run(
+        dir,
+        HM,
+        &[
+            "verify",
+            ok_b,
+            "--key",
+            &key_arg,
+            "--chain",
+            "--kubeconfig",
+            "--trusted-root",
+            &s.trusted_root,
+            "--rekor-url",
+            &s.rekor,
+            "--layout",
+            &layout,
+            "--layout-key",
+            &owner,
+        ],
+        &[],
+    ));
+    eprintln!("hallmark verify --chain --layout:\n{text}");
+    assert!(
+        text.contains("TaskRun pr-ok/clone: signed by the given key"),
+        "{text}"
+    );
+
+    // A step missing: without the cluster, clone's attestation is not found.
+    let (code, report) = verify_layout(&ctx, ok_b, &layout, &owner, &[]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        layout_denials(&report),
+        ["layout:step-missing:clone"],
+        "{report:#}"
+    );
+    // ... nor when it is removed from its run.
+    let clone = ctx.get("taskrun", "pr-ok-clone").expect("clone");
+    let uid = clone["metadata"]["uid"].as_str().expect("uid");
+    ok(
+        &ctx.kubectl(&[
+            "annotate",
+            "-n",
+            &ctx.ns,
+            "taskrun",
+            "pr-ok-clone",
+            &format!("chains.tekton.dev/signature-taskrun-{uid}-"),
+        ]),
+        "remove clone's attestation",
+    );
+    let (code, report) = verify_layout(&ctx, ok_b, &layout, &owner, &["--kubeconfig"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        layout_denials(&report),
+        ["layout:step-missing:clone"],
+        "{report:#}"
+    );
+    let reason = report["reasons"][0]["message"].as_str().unwrap_or_default();
+    assert!(reason.contains("clone"), "{report:#}");
+
+    // A fake check: package attests, but used nothing build produced.
+    let (code, report) = verify_layout(&ctx, fake_b, &layout, &owner, &["--kubeconfig"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        layout_denials(&report),
+        ["layout:fake-step:package"],
+        "{report:#}"
+    );
+
+    // An unintended retention: build passes its base image on.
+    let (code, report) = verify_layout(&ctx, retain_b, &layout, &owner, &["--kubeconfig"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        layout_denials(&report).contains(&"layout:unintended-retention:build".to_owned()),
+        "{report:#}"
+    );
+
+    // The layout: signed by another owner, or expired.
+    let other = dir.join("other.pub").to_string_lossy().into_owned();
+    let (code, report) = verify_layout(&ctx, retain_b, &layout, &other, &["--kubeconfig"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(layout_denials(&report), ["layout"], "{report:#}");
+    let expired = make_layout("expired.json", "1s");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (code, report) = verify_layout(&ctx, retain_b, &expired, &owner, &["--kubeconfig"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(layout_denials(&report), ["layout"], "{report:#}");
+    let reason = serde_json::to_string(&report["reasons"]).unwrap_or_default();
+    assert!(reason.contains("expired"), "{report:#}");
 }

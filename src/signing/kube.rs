@@ -4,14 +4,17 @@
 //!   service-account token at audience `sigstore` for keyless signing
 //!   ([`TokenRequestSource`], minted again whenever a new certificate is needed);
 //! - **`k8s://NS/SECRET`** key references (`GET /api/v1/namespaces/NS/secrets/SECRET`):
-//!   cosign's `cosign.key` + `cosign.password` Secret layout ([`read_cosign_secret`]).
+//!   cosign's `cosign.key` + `cosign.password` Secret layout ([`read_cosign_secret`]);
+//! - and, for `hallmark verify --chain --kubeconfig`, the TaskRuns of PipelineRuns
+//!   ([`KubeClient::pipeline_task_runs`]), whose `tekton` storage annotations hold their
+//!   attestations.
 //!
 //! Credentials come from a kubeconfig (`--kubeconfig`, `KUBECONFIG`, `~/.kube/config`;
 //! its current context: server, `certificate-authority[-data]`, a bearer `token` /
 //! `tokenFile` or `client-certificate[-data]` + `client-key[-data]`) or, inside a pod,
 //! from the mounted service-account token and CA. Exec plugins and auth providers are not
 //! supported (a clear error says so). This is deliberately small: hallmark's controller
-//! uses the `kube` crate; the CLI only needs these two calls.
+//! uses the `kube` crate; the CLI only needs these few calls.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -418,6 +421,30 @@ impl KubeClient {
             .filter(|t| !t.is_empty())
             .map(Secret::new)
             .ok_or(KubeError::Response("TokenRequest: no status.token"))
+    }
+
+    /// The TaskRuns (`tekton.dev/v1`) that belong to a PipelineRun (those with a
+    /// `tekton.dev/pipelineRun` label), in `namespace` or in every namespace: the list
+    /// object as the API server returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`KubeError`].
+    pub async fn pipeline_task_runs(
+        &self,
+        namespace: Option<&str>,
+    ) -> Result<serde_json::Value, KubeError> {
+        let scope = namespace.map_or_else(String::new, |ns| format!("/namespaces/{ns}"));
+        self.call(
+            reqwest::Method::GET,
+            &format!("/apis/tekton.dev/v1{scope}/taskruns?labelSelector=tekton.dev%2FpipelineRun"),
+            None,
+            format!(
+                "listing TaskRuns{}",
+                namespace.map_or_else(String::new, |ns| format!(" in {ns}"))
+            ),
+        )
+        .await
     }
 
     /// The decoded `data` entries of Secret `namespace/name`.

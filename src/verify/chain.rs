@@ -107,6 +107,77 @@ pub trait AttestationSource {
     ///
     /// [`ChainError::Lookup`] when they cannot be read or checked (not a denial).
     fn lookup(&self, image: &ImageRef) -> Result<Lookup, ChainError>;
+
+    /// The verified attestations of the TaskRuns of the PipelineRun `run`, found by the
+    /// run rather than by an image: TaskRuns that produced no image (a git clone, a test)
+    /// have no attestation in any registry. The CLI reads them from the runs' `tekton`
+    /// storage annotations when given `--kubeconfig`: the TaskRuns owned by `run.uid`
+    /// when it is known, else those of the pipeline `run.pipeline`. The walk keeps only
+    /// TaskRun provenance that [binds](PipelineRunRef) to `run`: by the owner, or by task
+    /// name and start and finish times. Default: none.
+    ///
+    /// # Errors
+    ///
+    /// [`ChainError::Lookup`] when they cannot be read or checked.
+    fn children(&self, run: &PipelineRunRef) -> Result<Vec<VerifiedAttestation>, ChainError> {
+        let _ = run;
+        Ok(Vec::new())
+    }
+}
+
+/// A PipelineRun as its provenance records it, for [`AttestationSource::children`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PipelineRunRef {
+    /// Its uid, when recorded (SLSA v0.2 `metadata.buildInvocationID`, v1
+    /// `runDetails.metadata.invocationID`; Chains' v0.2 PipelineRun provenance has none):
+    /// the owner of its TaskRuns.
+    pub uid: Option<String>,
+    /// The `tekton.dev/pipeline` label, when recorded.
+    pub pipeline: Option<String>,
+    /// Its tasks as the provenance records them (SLSA v0.2 `buildConfig.tasks`).
+    pub tasks: Vec<TaskTiming>,
+}
+
+/// A pipeline task of a PipelineRun's provenance: its name and when its TaskRun ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskTiming {
+    /// The pipeline task's name.
+    pub name: String,
+    /// `startedOn` (RFC 3339), when recorded.
+    pub started_on: Option<String>,
+    /// `finishedOn` (RFC 3339), when recorded.
+    pub finished_on: Option<String>,
+}
+
+impl PipelineRunRef {
+    /// Whether a TaskRun's provenance belongs to this PipelineRun: its
+    /// `tekton.dev/pipelineTask` is one of the recorded tasks, and its start and finish
+    /// times are that task's (to the second, as both are written). Without a recorded
+    /// time on either side it does not match. With only a uid (SLSA v1, no task list), the
+    /// source's owner check is all there is, and any TaskRun matches.
+    /// [`PipelineRunRef::binds`] for a statement as JSON: whether it is TaskRun provenance
+    /// that belongs to this PipelineRun. For a source to pick candidates before it
+    /// verifies them (the walk checks again).
+    #[must_use]
+    pub fn binds_statement(&self, statement: &Value) -> bool {
+        parse_provenance(statement).is_some_and(|p| p.kind == RunKind::TaskRun && self.binds(&p))
+    }
+
+    fn binds(&self, child: &Provenance) -> bool {
+        if self.tasks.is_empty() {
+            return self.uid.is_some();
+        }
+        let Some(task) = child.labels.get("tekton.dev/pipelineTask") else {
+            return false;
+        };
+        self.tasks.iter().any(|t| {
+            &t.name == task
+                && t.started_on.is_some()
+                && t.finished_on.is_some()
+                && t.started_on == child.started_on
+                && t.finished_on == child.finished_on
+        })
+    }
 }
 
 /// Options of the walk.
@@ -312,6 +383,13 @@ struct Provenance {
     materials: Vec<Material>,
     /// Images that the PipelineRun's tasks reported as results.
     task_products: Vec<ImageRef>,
+    /// The run's uid (the invocation id), when recorded.
+    invocation_id: Option<String>,
+    /// When the run started and finished (RFC 3339), when recorded.
+    started_on: Option<String>,
+    finished_on: Option<String>,
+    /// A PipelineRun's tasks (SLSA v0.2 `buildConfig.tasks`).
+    pipeline_tasks: Vec<TaskTiming>,
 }
 
 fn digest_set(v: &Value) -> DigestSet {
@@ -399,6 +477,21 @@ fn parse_provenance(statement: &Value) -> Option<Provenance> {
             subjects,
             materials,
             task_products,
+            invocation_id: opt_str(&p["metadata"]["buildInvocationID"]),
+            started_on: opt_str(&p["metadata"]["buildStartedOn"]),
+            finished_on: opt_str(&p["metadata"]["buildFinishedOn"]),
+            pipeline_tasks: p["buildConfig"]["tasks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| {
+                    Some(TaskTiming {
+                        name: opt_str(&t["name"])?,
+                        started_on: opt_str(&t["startedOn"]),
+                        finished_on: opt_str(&t["finishedOn"]),
+                    })
+                })
+                .collect(),
         });
     }
     if predicate_type.starts_with("https://slsa.dev/provenance/v1") {
@@ -442,9 +535,18 @@ fn parse_provenance(statement: &Value) -> Option<Provenance> {
             subjects,
             materials,
             task_products: Vec::new(),
+            invocation_id: opt_str(&p["runDetails"]["metadata"]["invocationID"]),
+            started_on: opt_str(&p["runDetails"]["metadata"]["startedOn"]),
+            finished_on: opt_str(&p["runDetails"]["metadata"]["finishedOn"]),
+            pipeline_tasks: Vec::new(),
         });
     }
     None
+}
+
+/// A non-empty string value.
+fn opt_str(v: &Value) -> Option<String> {
+    v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 fn run_kind(build_type: &str) -> RunKind {
@@ -718,6 +820,40 @@ impl Walker<'_> {
                     let from = Some((pid.clone(), Relation::Child, None));
                     self.image(child, from, depth + 1, &products)?;
                 }
+            }
+            self.run_children(&pid, p, depth, &products)?;
+        }
+        Ok(())
+    }
+
+    /// The TaskRuns of a PipelineRun found by the run ([`AttestationSource::children`]):
+    /// those not met through an image become children of the PipelineRun's node.
+    fn run_children(
+        &mut self,
+        pid: &str,
+        p: &Provenance,
+        depth: usize,
+        products: &BTreeSet<String>,
+    ) -> Result<(), ChainError> {
+        let run = PipelineRunRef {
+            uid: p.invocation_id.clone(),
+            pipeline: p.labels.get("tekton.dev/pipeline").cloned(),
+            tasks: p.pipeline_tasks.clone(),
+        };
+        if run.uid.is_none() && run.tasks.is_empty() {
+            return Ok(());
+        }
+        for a in self.source.children(&run)? {
+            let Some(cp) = parse_provenance(&a.statement) else {
+                continue;
+            };
+            if cp.kind != RunKind::TaskRun || !run.binds(&cp) {
+                continue;
+            }
+            let (nid, new) = self.attestation(&a, &cp);
+            if new {
+                self.edge(&Some((pid.to_owned(), Relation::Child, None)), &nid, false);
+                self.materials(&nid, &cp, depth, products)?;
             }
         }
         Ok(())
@@ -1008,7 +1144,10 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct Fake(HashMap<String, Result<Lookup, bool>>);
+    struct Fake(
+        HashMap<String, Result<Lookup, bool>>,
+        HashMap<String, Vec<VerifiedAttestation>>,
+    );
 
     impl Fake {
         fn attest(&mut self, i: &ImageRef, statements: Vec<Value>) {
@@ -1042,6 +1181,135 @@ mod tests {
                 None => Ok(Lookup::Denied("no attestations found".into())),
             }
         }
+
+        fn children(&self, run: &PipelineRunRef) -> Result<Vec<VerifiedAttestation>, ChainError> {
+            let key = run.uid.clone().or_else(|| run.pipeline.clone());
+            Ok(key
+                .and_then(|k| self.1.get(&k).cloned())
+                .unwrap_or_default())
+        }
+    }
+
+    #[test]
+    fn taskruns_without_images_are_found_by_their_pipelinerun() {
+        let (mut f, a, b) = three_steps();
+        let mut pr = v02(
+            "PipelineRun",
+            &[&b],
+            &[],
+            json!({"tekton.dev/pipeline": "p"}),
+        );
+        pr["predicate"]["metadata"] = json!({"buildInvocationID": "uid-pr"});
+        let package = v02("TaskRun", &[&b], &[input(&a)], task("package"));
+        f.attest(&b, vec![package.clone(), pr]);
+        let clone = v02("TaskRun", &[], &[git()], task("clone"));
+        let child = |statement: Value| VerifiedAttestation {
+            location: "TaskRun ns/pr-1-x".into(),
+            signer: "the given key".into(),
+            log_entries: Vec::new(),
+            statement,
+        };
+        // `package` is also met through B: it is not added twice.
+        f.1.insert("uid-pr".into(), vec![child(clone), child(package)]);
+        let c = walk(&b, &f, Options::default()).expect("walk");
+        assert!(c.passed(), "{:?}", c.denials);
+        let clone_node = c
+            .nodes
+            .iter()
+            .find(|n| n.run.as_ref().and_then(|r| r.pipeline_task.as_deref()) == Some("clone"))
+            .expect("the clone TaskRun");
+        let pr_node = c
+            .nodes
+            .iter()
+            .find(|n| n.run.as_ref().map(|r| r.kind) == Some(RunKind::PipelineRun))
+            .expect("the PipelineRun");
+        assert!(c.edges.iter().any(|e| e.from == pr_node.id
+            && e.to == clone_node.id
+            && e.relation == Relation::Child));
+        assert!(c.edges.iter().any(
+            |e| e.from == clone_node.id && e.to.starts_with("source:https://git.test/app.git")
+        ));
+        let packages = c
+            .nodes
+            .iter()
+            .filter(|n| n.run.as_ref().and_then(|r| r.pipeline_task.as_deref()) == Some("package"))
+            .count();
+        assert_eq!(packages, 1);
+        // Without the invocation id the PipelineRun's children are not asked for.
+        let mut f2 = Fake(HashMap::new(), f.1.clone());
+        f2.attest(&a, vec![v02("TaskRun", &[&a], &[git()], task("build"))]);
+        f2.attest(
+            &b,
+            vec![v02(
+                "PipelineRun",
+                &[&b],
+                &[],
+                json!({"tekton.dev/pipeline": "p"}),
+            )],
+        );
+        let c = walk(&b, &f2, Options::default()).expect("walk");
+        assert!(
+            !c.nodes
+                .iter()
+                .any(|n| n.run.as_ref().and_then(|r| r.pipeline_task.as_deref()) == Some("clone"))
+        );
+    }
+
+    #[test]
+    fn without_a_uid_children_are_bound_by_task_and_times() {
+        // Chains' SLSA v0.2 PipelineRun provenance: no uid, `buildConfig.tasks` with times.
+        let (mut f, _, b) = three_steps();
+        let mut pr = v02(
+            "PipelineRun",
+            &[&b],
+            &[],
+            json!({"tekton.dev/pipeline": "p"}),
+        );
+        pr["predicate"]["buildConfig"] = json!({"tasks": [
+            {"name": "clone", "startedOn": "2026-11-26T10:00:00Z", "finishedOn": "2026-11-26T10:00:05Z"}]});
+        f.attest(&b, vec![pr]);
+        let clone = |started: &str, finished: &str, task_name: &str| {
+            let mut st = v02("TaskRun", &[], &[git()], task(task_name));
+            st["predicate"]["metadata"] =
+                json!({"buildStartedOn": started, "buildFinishedOn": finished});
+            VerifiedAttestation {
+                location: format!("TaskRun ns/{task_name}-{finished}"),
+                signer: "the given key".into(),
+                log_entries: Vec::new(),
+                statement: st,
+            }
+        };
+        f.1.insert(
+            "p".into(),
+            vec![
+                // Another run of the same pipeline, and a task the run does not record.
+                clone("2026-11-25T10:00:00Z", "2026-11-25T10:00:05Z", "clone"),
+                clone("2026-11-26T10:00:00Z", "2026-11-26T10:00:05Z", "lint"),
+                clone("2026-11-26T10:00:00Z", "2026-11-26T10:00:05Z", "clone"),
+            ],
+        );
+        let c = walk(&b, &f, Options::default()).expect("walk");
+        let found: Vec<&str> = c
+            .nodes
+            .iter()
+            .filter(|n| {
+                n.run
+                    .as_ref()
+                    .and_then(|r| r.pipeline_task.as_deref())
+                    .is_some()
+            })
+            .map(|n| n.run.as_ref().map_or("", |r| r.location.as_str()))
+            .collect();
+        assert!(
+            found.contains(&"TaskRun ns/clone-2026-11-26T10:00:05Z"),
+            "{found:?}"
+        );
+        assert!(
+            !found
+                .iter()
+                .any(|l| l.contains("2026-11-25") || l.contains("lint")),
+            "{found:?}"
+        );
     }
 
     /// B <- package <- A <- build <- git, each TaskRun signed.
