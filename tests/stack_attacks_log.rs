@@ -645,7 +645,13 @@ fn expired_certificate_is_denied() {
         &s.oidc_issuer,
         "--insecure-ignore-sct",
     ];
-    let refs = images(&s, dir, &s.referrers, "expired-cert", &["expired"]);
+    let refs = images(
+        &s,
+        dir,
+        &s.referrers,
+        "expired-cert",
+        &["expired", "backdated"],
+    );
     let now = SystemTime::now();
     let minute = Duration::from_secs(60);
     let valid = minted_attestation(&s, &trust, &refs[0], now - minute, now + 10 * minute);
@@ -673,6 +679,26 @@ fn expired_certificate_is_denied() {
         &verify(dir, &s, &refs[1], &args),
         "certificate",
         &["expired"],
+    );
+
+    // The same bundle with its integrated time moved back into the certificate's
+    // validity and the SET that signs that time dropped: the inclusion proof and its
+    // checkpoint still verify, but they do not cover the integrated time, so there is no
+    // verified signing time left (as sigstore-go: only a SET makes the time trusted).
+    let mut backdated = expired.clone();
+    let entry = entry_mut(&mut backdated);
+    entry.integrated_time = i64::try_from(not_after).unwrap_or_default() - 30;
+    entry.inclusion_promise = None;
+    assert!(
+        verifies_alone(entry, &trust, true),
+        "the inclusion proof must still verify"
+    );
+    attach(&backdated, &refs[2], BundleFormat::Referrers);
+    assert_denied(
+        "an expired certificate with a backdated integrated time and no SET",
+        &verify(dir, &s, &refs[2], &args),
+        "timestamp",
+        &["no verified signing time"],
     );
 }
 

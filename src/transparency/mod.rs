@@ -110,7 +110,10 @@ pub struct TlogOptions {
 pub struct VerifiedEntry {
     /// The entry's (global, for Rekor v1) log index.
     pub log_index: i64,
-    /// When the log integrated it (Rekor v1); `None` for Rekor v2.
+    /// When the log integrated it (Rekor v1), only when its signed entry timestamp
+    /// verified: the SET is what signs the time (an inclusion proof and its checkpoint do
+    /// not cover it, so a proof-only entry's `integratedTime` is anyone's claim, as in
+    /// sigstore-go). `None` for Rekor v2 and for entries without a SET.
     pub integrated_time: Option<Timestamp>,
     /// The log id.
     pub log_id: Vec<u8>,
@@ -136,6 +139,8 @@ pub struct VerifiedEntry {
 ///    shard-local index to its root, and its checkpoint is signed by the log and names
 ///    the same size and root;
 /// 5. at least one of 3 and 4 was checked (fail closed).
+///
+/// The integrated time is returned as verified only when the SET verified (step 3).
 ///
 /// It does not compare the body with the bundle's content: call
 /// [`EntryBody::check_bundle`] on [`VerifiedEntry::body`].
@@ -219,7 +224,7 @@ pub fn verify_tlog_entry(
     }
     Ok(VerifiedEntry {
         log_index: entry.log_index,
-        integrated_time,
+        integrated_time: integrated_time.filter(|_| set_verified),
         log_id: log_id.to_vec(),
         log_url: log.base_url.clone(),
         body,

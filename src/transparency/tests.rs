@@ -216,6 +216,51 @@ fn rekor_v1_entry_details() {
 }
 
 #[test]
+fn integrated_time_is_verified_only_by_the_set() {
+    let c = conformance("happy-path-v0.3");
+    let mut e = c
+        .bundle
+        .material()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .tlog_entries[0]
+        .clone();
+    // Without its SET, the entry still verifies by its inclusion proof, but the proof
+    // does not cover the integrated time: it is no verified time, whatever it says.
+    e.inclusion_promise = None;
+    e.integrated_time -= 3600;
+    let v = verify_tlog_entry(&e, &c.root, &opts(&c.bundle)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!v.set_verified && v.checkpoint.is_some());
+    assert_eq!(v.integrated_time, None);
+
+    // So a keyless bundle whose only entry lost its SET has no signing time for its
+    // certificate (it would otherwise be checked at the moved time).
+    let mut bundle = c.bundle.clone();
+    if let Some(vm) = bundle.verification_material.as_mut() {
+        vm.tlog_entries = vec![e];
+    }
+    let dir = shared_dir().join("sigstore-conformance/bundle-verify");
+    let artifact = std::fs::read(dir.join("happy-path-v0.3/artifact"))
+        .or_else(|_| std::fs::read(dir.join("a.txt")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let verifier = crate::verify::Verifier::new(
+        c.root.clone(),
+        crate::verify::VerifierOptions {
+            now: Some(now()),
+            ..crate::verify::VerifierOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let policy = crate::verify::Policy::new(None, None, true).unwrap_or_else(|e| panic!("{e}"));
+    let art = crate::verify::ArtifactRef::Bytes(&artifact);
+    assert!(verifier.verify(&c.bundle, art, &policy).is_ok());
+    let r = verifier.verify(&bundle, art, &policy);
+    assert!(
+        matches!(r, Err(crate::verify::VerifyError::NoSigningTime)),
+        "{r:?}"
+    );
+}
+
+#[test]
 fn rekor_v2_entry_details() {
     let c = conformance("rekor2-happy-path");
     let v = run(&c).unwrap_or_else(|e| panic!("{e}"));
