@@ -71,6 +71,24 @@ pub struct Hit {
     pub run: Option<String>,
     /// The run's uid (the provenance's invocation id).
     pub run_uid: Option<String>,
+    /// The SHA-256 of the signed payload the entry recorded (`dsse`, `intoto`).
+    #[serde(skip)]
+    pub payload_sha256: Option<[u8; 32]>,
+    /// When the log integrated it (seconds since the epoch).
+    #[serde(skip)]
+    pub integrated_unix: i64,
+    /// The statement, when found (beside the artifact, or stored by the log with a
+    /// matching payload hash).
+    #[serde(skip)]
+    pub statement: Option<serde_json::Value>,
+}
+
+impl Hit {
+    /// Whether the entry logs an attestation (`dsse` or `intoto`), not a bare signature.
+    #[must_use]
+    pub fn is_attestation(&self) -> bool {
+        self.payload_sha256.is_some()
+    }
 }
 
 /// A statement the caller found beside the artifact, keyed by SHA-256 of its bytes.
@@ -88,7 +106,8 @@ pub struct Filter {
 }
 
 /// Search `log` for `query`, verify each entry against `trust`, attach the statements in
-/// `statements` whose hash an entry recorded, and filter.
+/// `statements` whose hash an entry recorded (or, failing that, the attestation the log
+/// stored beside the entry, when its SHA-256 is the recorded payload hash), and filter.
 ///
 /// Entries that fail verification are returned in the second list with the reason; they
 /// are never shown as hits.
@@ -103,11 +122,34 @@ pub async fn search<L: TransparencyLog>(
     statements: &Statements,
     filter: &Filter,
 ) -> Result<(Vec<Hit>, Vec<(String, String)>), SearchError> {
-    let uuids = log.search(query).await.map_err(SearchError::Rekor)?;
+    let mut uuids = log.search(query).await.map_err(SearchError::Rekor)?;
+    // Rekor v1 files a `dsse` entry's public key under `sha256:<hex>` of the key's PEM in
+    // its hash index, not where a public-key query looks: ask there too.
+    if let Some(hash) = dsse_key_index(query) {
+        for u in log
+            .search(&Query::Sha256(hash))
+            .await
+            .map_err(SearchError::Rekor)?
+        {
+            if !uuids.contains(&u) {
+                uuids.push(u);
+            }
+        }
+    }
+    let wanted_key = match query {
+        Query::PublicKey(pem) => crate::signing::PublicKey::from_pem(pem)
+            .ok()
+            .map(|k| k.spki_der().to_vec()),
+        _ => None,
+    };
     let mut hits = Vec::new();
     let mut rejected = Vec::new();
     for uuid in uuids {
-        let Some(entry) = log.entry(&uuid).await.map_err(SearchError::Rekor)? else {
+        let Some((entry, stored)) = log
+            .entry_with_attestation(&uuid)
+            .await
+            .map_err(SearchError::Rekor)?
+        else {
             rejected.push((uuid, "listed by the index but not found".into()));
             continue;
         };
@@ -137,10 +179,30 @@ pub async fn search<L: TransparencyLog>(
             EntryBody::HashedRekordV001 { signature, .. } => (None, Some(&signature.verifier)),
             _ => (None, None),
         };
-        let statement = payload_hash
+        let payload_sha256 = payload_hash
             .filter(|h| h.algorithm == "sha256")
-            .and_then(|h| <[u8; 32]>::try_from(h.value.as_slice()).ok())
-            .and_then(|h| statements.get(&h));
+            .and_then(|h| <[u8; 32]>::try_from(h.value.as_slice()).ok());
+        let statement = payload_sha256.and_then(|h| {
+            statements
+                .get(&h)
+                .cloned()
+                .or_else(|| stored_statement(stored.as_deref(), &h))
+        });
+        // The index lists what it filed under the query's key; an entry another signer
+        // signed (a statement naming a digest equal to the key's hash, say) is not one of
+        // the signer's.
+        let signed_by_query = match (query, verifier) {
+            (Query::PublicKey(_), Some(EntryVerifier::PublicKey(der))) => {
+                wanted_key.as_deref() == Some(der.as_slice())
+            }
+            (Query::PublicKey(_), _) => false,
+            (Query::Email(e), Some(v)) => describe_signer(v) == *e,
+            (Query::Email(_), None) => false,
+            (Query::Sha256(_), _) => true,
+        };
+        if !signed_by_query {
+            continue;
+        }
         let integrated = Timestamp::from_second(entry.integrated_time).unwrap_or_default();
         if filter.since.is_some_and(|s| integrated < s) {
             continue;
@@ -156,9 +218,13 @@ pub async fn search<L: TransparencyLog>(
             pipeline: None,
             run: None,
             run_uid: None,
+            payload_sha256,
+            integrated_unix: entry.integrated_time,
+            statement: None,
         };
         if let Some(s) = statement {
-            describe_statement(s, &mut hit);
+            describe_statement(&s, &mut hit);
+            hit.statement = Some(s);
         }
         if let Some(p) = &filter.pipeline
             && hit.pipeline.as_deref() != Some(p.as_str())
@@ -172,6 +238,19 @@ pub async fn search<L: TransparencyLog>(
         hits.truncate(filter.limit);
     }
     Ok((hits, rejected))
+}
+
+/// For a public-key query, the hash-index key Rekor v1 files `dsse` entries of that key
+/// under: the SHA-256 (hex) of the key as a PEM `PUBLIC KEY` block (64-column lines, as
+/// Rekor writes it). `None` for other queries and unreadable keys.
+fn dsse_key_index(query: &Query) -> Option<String> {
+    let Query::PublicKey(pem) = query else {
+        return None;
+    };
+    let key = crate::signing::PublicKey::from_pem(pem).ok()?;
+    Some(hex::encode(
+        crate::verify::ArtifactRef::Bytes(key.to_pem().as_bytes()).sha256(),
+    ))
 }
 
 fn describe_signer(v: &EntryVerifier) -> String {
@@ -188,9 +267,33 @@ fn describe_signer(v: &EntryVerifier) -> String {
     }
 }
 
+/// The attestation a log stored beside an entry, as a statement, when its SHA-256 is the
+/// payload hash the entry recorded (anything else is ignored: the stored copy is not
+/// covered by the entry's proofs).
+fn stored_statement(stored: Option<&[u8]>, payload_sha256: &[u8; 32]) -> Option<serde_json::Value> {
+    let bytes = stored?;
+    (crate::verify::ArtifactRef::Bytes(bytes).sha256() == *payload_sha256)
+        .then(|| serde_json::from_slice(bytes).ok())
+        .flatten()
+}
+
+/// A label of the Tekton run a provenance statement describes: SLSA v1
+/// `buildDefinition.internalParameters.labels`, v0.2 `invocation.environment.labels` (as
+/// hallmark and Chains write them).
+#[must_use]
+pub fn run_label<'a>(statement: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    let p = &statement["predicate"];
+    let labels = if p["buildDefinition"].is_object() {
+        &p["buildDefinition"]["internalParameters"]["labels"]
+    } else {
+        &p["invocation"]["environment"]["labels"]
+    };
+    labels[key].as_str()
+}
+
 /// Subjects, predicate type and the Tekton run from a statement (SLSA v0.2 and v1 as
 /// hallmark and Chains write them).
-fn describe_statement(s: &serde_json::Value, hit: &mut Hit) {
+pub fn describe_statement(s: &serde_json::Value, hit: &mut Hit) {
     hit.predicate_type = s["predicateType"].as_str().map(str::to_owned);
     if let Some(subjects) = s["subject"].as_array() {
         hit.subjects = subjects
@@ -205,12 +308,7 @@ fn describe_statement(s: &serde_json::Value, hit: &mut Hit) {
             .collect();
     }
     let p = &s["predicate"];
-    let labels = if p["buildDefinition"].is_object() {
-        &p["buildDefinition"]["internalParameters"]["labels"]
-    } else {
-        &p["invocation"]["environment"]["labels"]
-    };
-    let label = |k: &str| labels[k].as_str().map(str::to_owned);
+    let label = |k: &str| run_label(s, k).map(str::to_owned);
     hit.pipeline = label("tekton.dev/pipeline").or_else(|| label("tekton.dev/task"));
     hit.run = label("tekton.dev/pipelineRun").or_else(|| label("tekton.dev/taskRun"));
     hit.run_uid = p["runDetails"]["metadata"]["invocationID"]
@@ -222,6 +320,43 @@ fn describe_statement(s: &serde_json::Value, hit: &mut Hit) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dsse_entries_are_filed_under_the_keys_pem_hash() {
+        // A key and the index key its `dsse` entry was found under in the stack's Rekor
+        // (`POST /api/v1/index/retrieve {"hash": "sha256:..."}`).
+        let pem = b"-----BEGIN PUBLIC KEY-----\n\
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqwqyF7yWetEVcMtiwykg2xxsUbsc\n\
+8kdyCZVW2vxP8Ir3kVV1Kdc3ct6sk0pi15VWwQ1eUNhAIhFiRp/rGVEKKw==\n\
+-----END PUBLIC KEY-----\n";
+        assert_eq!(
+            dsse_key_index(&Query::PublicKey(pem.to_vec())).as_deref(),
+            Some("a71ba2abc78b09e94a9594fddc531275c2aae09bf6ff8bdaa4821eeceae59f37")
+        );
+        // The same key written with CRLF line endings is filed under the same hash.
+        let crlf = String::from_utf8_lossy(pem).replace('\n', "\r\n");
+        assert_eq!(
+            dsse_key_index(&Query::PublicKey(crlf.into_bytes())).as_deref(),
+            Some("a71ba2abc78b09e94a9594fddc531275c2aae09bf6ff8bdaa4821eeceae59f37")
+        );
+        assert_eq!(dsse_key_index(&Query::PublicKey(b"junk".to_vec())), None);
+        assert_eq!(dsse_key_index(&Query::Email("a@b".into())), None);
+    }
+
+    #[test]
+    fn stored_statements_must_hash_to_the_payload() {
+        let bytes = br#"{"_type":"https://in-toto.io/Statement/v1"}"#;
+        let hash = crate::verify::ArtifactRef::Bytes(bytes).sha256();
+        assert_eq!(
+            stored_statement(Some(bytes), &hash),
+            Some(serde_json::json!({"_type": "https://in-toto.io/Statement/v1"}))
+        );
+        assert_eq!(stored_statement(Some(bytes), &[0; 32]), None);
+        assert_eq!(stored_statement(None, &hash), None);
+        let junk = b"not json";
+        let junk_hash = crate::verify::ArtifactRef::Bytes(junk).sha256();
+        assert_eq!(stored_statement(Some(junk), &junk_hash), None);
+    }
 
     #[test]
     fn statements_name_their_run() {
@@ -243,6 +378,9 @@ mod tests {
             pipeline: None,
             run: None,
             run_uid: None,
+            payload_sha256: None,
+            integrated_unix: 0,
+            statement: None,
         };
         describe_statement(&v02, &mut hit);
         assert_eq!(hit.pipeline.as_deref(), Some("build"));

@@ -1,8 +1,8 @@
 //! Fuzz the Rekor entry body parser (hashedrekord, dsse, intoto) and Rekor's API answers
-//! (v1 log entries with their proofs, search results, 409 answers; v2 protojson log
-//! entries and tile entry bundles): any bytes either parse or give an error, never panic;
-//! what parses reports its kind, and the Merkle leaf hash and SET payload of the bytes can
-//! always be computed.
+//! (v1 log entries with their proofs and stored attestations, search results, 409
+//! answers; v2 protojson log entries and tile entry bundles): any bytes either parse or
+//! give an error, never panic; what parses reports its kind, and the Merkle leaf hash and
+//! SET payload of the bytes can always be computed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +12,11 @@ fuzz_target!(|data: &[u8]| {
         for (_, e) in entries {
             assert!(!e.kind_version.kind.is_empty() || !e.canonicalized_body.is_empty());
         }
+    }
+    if let Ok(entries) = hallmark::rekor::parse_entries_with_attestations(data) {
+        // The same entries as without their attestations.
+        let plain = hallmark::rekor::parse_entries(data).map(|v| v.len()).ok();
+        assert_eq!(plain, Some(entries.len()));
     }
     if let Ok(uuids) = hallmark::rekor::parse_uuids(data) {
         assert!(uuids.len() <= hallmark::rekor::MAX_SEARCH_RESULTS);

@@ -563,7 +563,77 @@ async fn status_error(response: reqwest::Response, repo: &Repository, url: &str)
     }
 }
 
+/// Parse a tag list (`{"name": "...", "tags": ["..."]}`; `"tags": null` is an empty
+/// list). Tags that are not valid tag names (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`) are
+/// dropped: they are never put into a URL.
+///
+/// # Errors
+///
+/// [`OciError::Malformed`] when the bytes are not such a document.
+pub fn parse_tags_list(what: &str, bytes: &[u8]) -> Result<Vec<String>, OciError> {
+    #[derive(serde::Deserialize)]
+    struct TagList {
+        #[serde(default)]
+        tags: Option<Vec<String>>,
+    }
+    let list: TagList = serde_json::from_slice(bytes).map_err(|e| OciError::Malformed {
+        what: what.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(list
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| is_valid_tag(t))
+        .collect())
+}
+
+/// Whether `tag` is a valid tag name (the distribution spec's
+/// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`).
+#[must_use]
+pub fn is_valid_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && tag.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// The `rel="next"` target of an RFC 8288 `Link` header value (`<URL>; rel="next"`), as
+/// written (often a path relative to the registry).
+#[must_use]
+pub fn next_link(value: &str) -> Option<String> {
+    value.split(',').find_map(|link| {
+        let (target, params) = link.trim().split_once(';')?;
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        params
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .any(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("rel")
+                    && v.trim()
+                        .trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
+            })
+            .then(|| target.to_owned())
+    })
+}
+
+/// `next` resolved against `base`, when it stays on the same scheme, host and port (a
+/// registry's pagination link never sends the client, and its credentials, elsewhere).
+fn same_origin_join(base: &str, next: &str) -> Option<String> {
+    let base = reqwest::Url::parse(base).ok()?;
+    let joined = base.join(next).ok()?;
+    (joined.origin() == base.origin()).then(|| joined.to_string())
+}
+
 impl Fetcher for RegistryClient {
+    async fn tags(&self, repo: &Repository, limit: usize) -> Result<Vec<String>, OciError> {
+        self.list_tags(repo, limit).await
+    }
+
     async fn manifest(
         &self,
         repo: &Repository,
@@ -651,7 +721,51 @@ impl Fetcher for RegistryClient {
     }
 }
 
+/// The most tags read per page of a tag list.
+const TAGS_PAGE: usize = 1000;
+/// The most pages of a tag list followed.
+const TAGS_MAX_PAGES: usize = 64;
+/// The largest tag-list page read.
+const MAX_TAGS_LIST_BYTES: usize = 4 << 20;
+
 impl RegistryClient {
+    /// [`Fetcher::tags`] for registries.
+    async fn list_tags(&self, repo: &Repository, limit: usize) -> Result<Vec<String>, OciError> {
+        let mut url = format!(
+            "{}/tags/list?n={}",
+            self.base_url(repo).await,
+            TAGS_PAGE.min(limit.max(1))
+        );
+        let mut out = Vec::new();
+        for _ in 0..TAGS_MAX_PAGES {
+            let response = self.get(repo, &url, &["application/json"]).await?;
+            match response.status() {
+                StatusCode::OK => {}
+                StatusCode::NOT_FOUND => return Ok(out),
+                _ => return Err(status_error(response, repo, &url).await),
+            }
+            let link = response
+                .headers()
+                .get(reqwest::header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = read_limited(response, MAX_TAGS_LIST_BYTES, &url, &repo.registry).await?;
+            out.extend(parse_tags_list(&format!("tag list of {repo}"), &body)?);
+            if out.len() >= limit {
+                out.truncate(limit);
+                break;
+            }
+            let Some(next) = link.as_deref().and_then(next_link) else {
+                break;
+            };
+            url = same_origin_join(&url, &next).ok_or_else(|| OciError::Malformed {
+                what: format!("tag list of {repo}"),
+                reason: format!("the next page `{next}` is not on the registry's host"),
+            })?;
+        }
+        Ok(out)
+    }
+
     /// Whether `registry` is known to take (`Some(true)`) or refuse (`Some(false)`) a
     /// single-`POST` blob upload.
     fn single_post(&self, registry: &str) -> Option<bool> {
@@ -860,6 +974,35 @@ mod tests {
         assert_eq!(parse_challenge("Negotiate"), None);
         assert_eq!(parse_challenge("Bearer service=\"x\""), None);
         assert_eq!(parse_challenge("\u{1}"), None);
+    }
+
+    #[test]
+    fn tag_lists_and_their_next_page() -> Result<(), OciError> {
+        let tags = parse_tags_list(
+            "t",
+            br#"{"name":"a/b","tags":["v1","sha256-ab.att","../x","a/b","-x","_ok"]}"#,
+        )?;
+        assert_eq!(tags, vec!["v1", "sha256-ab.att", "_ok"]);
+        assert!(parse_tags_list("t", br#"{"name":"a/b","tags":null}"#)?.is_empty());
+        assert!(parse_tags_list("t", b"nope").is_err());
+        assert!(!is_valid_tag(&"a".repeat(129)) && is_valid_tag(&"a".repeat(128)));
+        assert_eq!(
+            next_link(r#"</v2/a/b/tags/list?last=v1&n=2>; rel="next""#).as_deref(),
+            Some("/v2/a/b/tags/list?last=v1&n=2")
+        );
+        assert_eq!(
+            next_link(r#"<https://x/prev>; rel="prev", <https://x/n>; rel=next"#).as_deref(),
+            Some("https://x/n")
+        );
+        assert_eq!(next_link("<https://x/n>"), None);
+        let base = "http://reg:5000/v2/a/b/tags/list?n=2";
+        assert_eq!(
+            same_origin_join(base, "/v2/a/b/tags/list?last=v1&n=2").as_deref(),
+            Some("http://reg:5000/v2/a/b/tags/list?last=v1&n=2")
+        );
+        assert_eq!(same_origin_join(base, "https://reg:5000/v2/a"), None);
+        assert_eq!(same_origin_join(base, "//evil.example/v2/a"), None);
+        Ok(())
     }
 
     #[test]

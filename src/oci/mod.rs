@@ -208,6 +208,22 @@ pub trait Fetcher: Send + Sync {
         repo: &Repository,
         subject: &Digest,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, OciError>> + Send;
+
+    /// The repository's tags (`GET /v2/<name>/tags/list`, following `Link` pagination),
+    /// at most `limit`; tags that are not valid tag names are dropped. An unknown
+    /// repository has none. The default lists none: a fetcher without a tag list.
+    ///
+    /// # Errors
+    ///
+    /// [`OciError`] for transport errors, other statuses, oversized or malformed answers.
+    fn tags(
+        &self,
+        repo: &Repository,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<String>, OciError>> + Send {
+        let _ = (repo, limit);
+        std::future::ready(Ok(Vec::new()))
+    }
 }
 
 /// Writing to a registry: the seam between publishing and HTTP.

@@ -80,6 +80,10 @@ impl RekorError {
     }
 }
 
+/// A log entry and the attestation the log stored beside it (decoded `attestation.data`;
+/// unverified: the caller checks it against the entry's payload hash).
+pub type EntryAndAttestation = (TransparencyLogEntry, Option<Vec<u8>>);
+
 /// Reading a transparency log: the seam between verification and Rekor's API.
 pub trait TransparencyLog: Send + Sync {
     /// The UUIDs of the entries indexed under `sha256:<hex>`.
@@ -111,6 +115,21 @@ pub trait TransparencyLog: Send + Sync {
         &self,
         uuid: &str,
     ) -> impl Future<Output = Result<Option<TransparencyLogEntry>, RekorError>> + Send;
+
+    /// [`TransparencyLog::entry`], with the attestation Rekor stored beside it (its
+    /// `attestation.data`, decoded), when the log keeps attestations and has one for this
+    /// entry. The default reads the entry alone.
+    ///
+    /// # Errors
+    ///
+    /// [`RekorError`] for transport errors, statuses and malformed answers.
+    fn entry_with_attestation(
+        &self,
+        uuid: &str,
+    ) -> impl Future<Output = Result<Option<EntryAndAttestation>, RekorError>> + Send {
+        let read = self.entry(uuid);
+        async move { Ok(read.await?.map(|e| (e, None))) }
+    }
 }
 
 /// The base URL (without a trailing `/`) and an HTTP client with `timeout`, shared by the
@@ -231,6 +250,13 @@ impl TransparencyLog for RekorClient {
     }
 
     async fn entry(&self, uuid: &str) -> Result<Option<TransparencyLogEntry>, RekorError> {
+        Ok(self.entry_with_attestation(uuid).await?.map(|(e, _)| e))
+    }
+
+    async fn entry_with_attestation(
+        &self,
+        uuid: &str,
+    ) -> Result<Option<EntryAndAttestation>, RekorError> {
         if !uuid.bytes().all(|b| b.is_ascii_hexdigit()) || uuid.is_empty() || uuid.len() > 80 {
             return Err(RekorError::Malformed {
                 what: "search answer".into(),
@@ -250,7 +276,9 @@ impl TransparencyLog for RekorClient {
         let status = response.status().as_u16();
         let body = self.read(&url, response).await?;
         match status {
-            200 => parse_entries(&body).map(|mut v| v.pop().map(|(_, e)| e)),
+            200 => {
+                parse_entries_with_attestations(&body).map(|mut v| v.pop().map(|(_, e, a)| (e, a)))
+            }
             404 => Ok(None),
             _ => Err(status_error(&url, status, &body)),
         }
@@ -283,6 +311,15 @@ struct WireEntry {
     log_index: i64,
     #[serde(default)]
     verification: Option<WireVerification>,
+    #[serde(default)]
+    attestation: Option<WireAttestation>,
+}
+
+/// The attestation Rekor stored beside an entry (`--enable_attestation_storage`).
+#[derive(Deserialize)]
+struct WireAttestation {
+    #[serde(default)]
+    data: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -318,6 +355,26 @@ struct BodyKind {
 ///
 /// [`RekorError::Malformed`] when the answer or an entry does not parse.
 pub fn parse_entries(bytes: &[u8]) -> Result<Vec<(String, TransparencyLogEntry)>, RekorError> {
+    Ok(parse_entries_with_attestations(bytes)?
+        .into_iter()
+        .map(|(uuid, e, _)| (uuid, e))
+        .collect())
+}
+
+/// An entry's UUID, the entry, and the attestation Rekor stored beside it (`attestation.data`,
+/// decoded; `None` when absent). The attestation is as the log stored it: unverified, to be
+/// checked against the entry's payload hash by the caller.
+pub type EntryWithAttestation = (String, TransparencyLogEntry, Option<Vec<u8>>);
+
+/// [`parse_entries`], keeping each entry's stored attestation.
+///
+/// # Errors
+///
+/// [`RekorError::Malformed`] when the answer or an entry does not parse (an attestation
+/// that is not base64 included).
+pub fn parse_entries_with_attestations(
+    bytes: &[u8],
+) -> Result<Vec<EntryWithAttestation>, RekorError> {
     let bad = |reason: String| RekorError::Malformed {
         what: "log entry".into(),
         reason,
@@ -333,6 +390,13 @@ pub fn parse_entries(bytes: &[u8]) -> Result<Vec<(String, TransparencyLogEntry)>
         let kind: BodyKind =
             serde_json::from_slice(&body).map_err(|e| bad(format!("body is not an entry: {e}")))?;
         let log_id = hex::decode(&w.log_id).map_err(|e| bad(format!("logID is not hex: {e}")))?;
+        let attestation = w
+            .attestation
+            .and_then(|a| a.data)
+            .filter(|d| !d.is_empty())
+            .map(|d| b64.decode(d))
+            .transpose()
+            .map_err(|e| bad(format!("attestation.data is not base64: {e}")))?;
         let verification = w.verification;
         let promise = verification
             .as_ref()
@@ -375,6 +439,7 @@ pub fn parse_entries(bytes: &[u8]) -> Result<Vec<(String, TransparencyLogEntry)>
                 inclusion_proof: proof,
                 canonicalized_body: body,
             },
+            attestation,
         ));
     }
     Ok(out)
@@ -383,6 +448,33 @@ pub fn parse_entries(bytes: &[u8]) -> Result<Vec<(String, TransparencyLogEntry)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_attestations() -> Result<(), RekorError> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let body = b64.encode(br#"{"apiVersion":"0.0.2","kind":"intoto","spec":{}}"#);
+        let entry = |attestation: &str| {
+            format!(
+                r#"{{"ab":{{"body":"{body}","integratedTime":1,"logID":"c0","logIndex":1{attestation}}}}}"#
+            )
+        };
+        let data = b64.encode(br#"{"_type":"x"}"#);
+        let with = parse_entries_with_attestations(
+            entry(&format!(r#","attestation":{{"data":"{data}"}}"#)).as_bytes(),
+        )?;
+        assert_eq!(with[0].2.as_deref(), Some(&br#"{"_type":"x"}"#[..]));
+        for none in ["", r#","attestation":{}"#, r#","attestation":{"data":""}"#] {
+            assert_eq!(
+                parse_entries_with_attestations(entry(none).as_bytes())?[0].2,
+                None
+            );
+        }
+        assert!(
+            parse_entries_with_attestations(entry(r#","attestation":{"data":"!"}"#).as_bytes())
+                .is_err()
+        );
+        Ok(())
+    }
 
     #[test]
     fn entries_and_uuids() -> Result<(), RekorError> {
