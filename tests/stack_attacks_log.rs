@@ -16,8 +16,13 @@
 //! 4. An expired certificate: a leaf certificate minted with the stack's Fulcio CA key
 //!    whose `notAfter` is before the Rekor integrated time of its signature.
 //! 5. No SCT: a certificate minted without the embedded SCT extension is denied, and
-//!    passes with `--insecure-ignore-sct`; a Fulcio certificate (with its SCT from the
-//!    stack's CT log) passes without it.
+//!    passes with `--insecure-ignore-sct`; so is one whose SCT names the stack's CT log
+//!    but is signed by another key. A Fulcio certificate (with its SCT from the stack's
+//!    CT log) and a minted one with an SCT signed by the CT log's key pass without it.
+//!
+//! And one found while writing these: an expired certificate's bundle with its SET
+//! dropped and its integrated time moved back into the validity (the inclusion proof
+//! does not cover the time) has no verified signing time.
 //!
 //! Needs the stack (`eval "$(tests/stack/env)"`). Without it the test says so and returns,
 //! unless `HALLMARK_REQUIRE_STACK=1` (set by `tests/run stack`), where it fails.
@@ -58,6 +63,8 @@ struct Stack {
     fulcio_ca: String,
     fulcio_ca_key: String,
     mint_token: String,
+    ctlog_pubkey: String,
+    ctlog_key: String,
 }
 
 fn stack() -> Option<Stack> {
@@ -74,6 +81,8 @@ fn stack() -> Option<Stack> {
             fulcio_ca: var("HALLMARK_STACK_FULCIO_CA")?,
             fulcio_ca_key: var("HALLMARK_STACK_FULCIO_CA_KEY")?,
             mint_token: var("HALLMARK_STACK_MINT_TOKEN")?,
+            ctlog_pubkey: var("HALLMARK_STACK_CTLOG_PUBKEY")?,
+            ctlog_key: var("HALLMARK_STACK_CTLOG_KEY")?,
         })
     })();
     if s.is_none() {
@@ -514,14 +523,59 @@ fn der(v: &impl der::Encode) -> Vec<u8> {
     v.to_der().unwrap_or_else(|e| panic!("DER: {e}"))
 }
 
+/// The embedded SCT list (RFC 6962 §3.3) of one SCT for the precertificate `tbs` issued
+/// by `ca`, naming the stack's CT log (its log id) and signed by `signer` (§3.2).
+fn sct_list(s: &Stack, ca: &x509_cert::Certificate, tbs: &[u8], signer: &LocalSigner) -> Vec<u8> {
+    use sha2::Digest as _;
+    let pem = std::fs::read_to_string(&s.ctlog_pubkey).unwrap_or_else(|e| panic!("{e}"));
+    let (_, spki) = pem_rfc7468::decode_vec(pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let log_id = sha2::Sha256::digest(&spki);
+    let issuer_key_hash = sha2::Sha256::digest(der(&ca.tbs_certificate.subject_public_key_info));
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or_default())
+        .unwrap_or_default()
+        .to_be_bytes();
+    let len = |n: usize, width: usize| {
+        u32::try_from(n)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_be_bytes()[4 - width..]
+            .to_vec()
+    };
+    // version v1, certificate_timestamp, timestamp, precert_entry, issuer key hash,
+    // TBSCertificate<1..2^24-1>, no extensions.
+    let mut signed = vec![0, 0];
+    signed.extend(ms);
+    signed.extend([0, 1]);
+    signed.extend(issuer_key_hash);
+    signed.extend(len(tbs.len(), 3));
+    signed.extend(tbs);
+    signed.extend([0, 0]);
+    let signature = signer.sign(&signed).unwrap_or_else(|e| panic!("{e}"));
+    // version, log id, timestamp, no extensions, sha256 + ecdsa, signature<0..2^16-1>.
+    let mut sct = vec![0];
+    sct.extend(log_id);
+    sct.extend(ms);
+    sct.extend([0, 0, 4, 3]);
+    sct.extend(len(signature.len(), 2));
+    sct.extend(signature);
+    let mut entry = len(sct.len(), 2);
+    entry.extend(sct);
+    let mut list = len(entry.len(), 2);
+    list.extend(entry);
+    list
+}
+
 /// A Fulcio-like leaf certificate for `key`, issued by the stack's Fulcio CA: empty
 /// subject, critical email SAN [`EMAIL`], digitalSignature, codeSigning, the OIDC issuer
-/// extensions (`1.3.6.1.4.1.57264.1.1` raw, `.1.8` UTF8String), and no SCT.
+/// extensions (`1.3.6.1.4.1.57264.1.1` raw, `.1.8` UTF8String); with an embedded SCT
+/// signed by `sct` under the stack's CT log id, or none.
 fn mint_certificate(
     s: &Stack,
     key: &PublicKey,
     not_before: SystemTime,
     not_after: SystemTime,
+    sct: Option<&LocalSigner>,
 ) -> Vec<u8> {
     use const_oid::ObjectIdentifier;
     use const_oid::db::rfc5280::{
@@ -587,7 +641,7 @@ fn mint_certificate(
         x509_cert::serial_number::SerialNumber::new(&bytes).unwrap_or_else(|e| panic!("{e}"))
     };
     let time = |t: SystemTime| x509_cert::time::Time::try_from(t).unwrap_or_else(|e| panic!("{e}"));
-    let tbs = x509_cert::TbsCertificate {
+    let mut tbs = x509_cert::TbsCertificate {
         version: x509_cert::Version::V3,
         serial_number: serial,
         signature: ecdsa_sha256.clone(),
@@ -603,6 +657,17 @@ fn mint_certificate(
         subject_unique_id: None,
         extensions: Some(extensions),
     };
+    if let Some(signer) = sct {
+        let list = sct_list(s, &ca, &der(&tbs), signer);
+        let value = der(&OctetString::new(list).unwrap_or_else(|e| panic!("{e}")));
+        if let Some(exts) = tbs.extensions.as_mut() {
+            exts.push(ext(
+                ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2"),
+                false,
+                value,
+            ));
+        }
+    }
     let signature = ca_key
         .sign(&der(&tbs))
         .unwrap_or_else(|e| panic!("signing the certificate: {e}"));
@@ -614,18 +679,19 @@ fn mint_certificate(
 }
 
 /// A keyless attestation about `image`, signed with a fresh key certified by
-/// [`mint_certificate`] for `validity`, logged in Rekor v1.
+/// [`mint_certificate`] for `validity` (with an SCT signed by `sct`, or none), logged in
+/// Rekor v1.
 fn minted_attestation(
     s: &Stack,
     trust: &TrustedRoot,
     image: &ImageRef,
-    not_before: SystemTime,
-    not_after: SystemTime,
+    (not_before, not_after): (SystemTime, SystemTime),
+    sct: Option<&LocalSigner>,
 ) -> Attestation {
     let signer = LocalSigner::generate_p256()
         .unwrap_or_else(|e| panic!("{e}"))
         .with_key_id("");
-    let cert = mint_certificate(s, signer.public_key(), not_before, not_after);
+    let cert = mint_certificate(s, signer.public_key(), not_before, not_after, sct);
     logged_attestation(s, trust, image, &signer, Some(&cert))
 }
 
@@ -654,7 +720,13 @@ fn expired_certificate_is_denied() {
     );
     let now = SystemTime::now();
     let minute = Duration::from_secs(60);
-    let valid = minted_attestation(&s, &trust, &refs[0], now - minute, now + 10 * minute);
+    let valid = minted_attestation(
+        &s,
+        &trust,
+        &refs[0],
+        (now - minute, now + 10 * minute),
+        None,
+    );
     attach(&valid, &refs[0], BundleFormat::Both);
     assert_pass(
         "a certificate valid at its signing time",
@@ -662,7 +734,13 @@ fn expired_certificate_is_denied() {
     );
     // Valid for ten minutes, ending a minute ago: Rekor v1 logs it now, so the signing
     // time (the integrated time) is after notAfter.
-    let expired = minted_attestation(&s, &trust, &refs[1], now - 11 * minute, now - minute);
+    let expired = minted_attestation(
+        &s,
+        &trust,
+        &refs[1],
+        (now - 11 * minute, now - minute),
+        None,
+    );
     let integrated = expired.tlog_entries[0].integrated_time;
     let not_after = now
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -709,7 +787,13 @@ fn certificate_without_sct_is_denied() {
     let dir = tmp.path();
     let trust =
         TrustedRoot::from_file(Path::new(&s.trusted_root)).unwrap_or_else(|e| panic!("{e}"));
-    let refs = images(&s, dir, &s.referrers, "sct", &["none"]);
+    let refs = images(
+        &s,
+        dir,
+        &s.referrers,
+        "sct",
+        &["ct-signed", "none", "forged"],
+    );
 
     // Genuine: a Fulcio certificate, with its SCT from the stack's CT log.
     let out = run(dir, &s.mint_token, &[EMAIL], &[]);
@@ -756,21 +840,57 @@ fn certificate_without_sct_is_denied() {
         &verify(dir, &s, &refs[0], &identity),
     );
 
-    // A certificate from the same CA without the SCT extension, valid at signing time.
+    // Certificates minted by the same CA, valid at signing time. With an SCT signed by
+    // the CT log's own key: passes (the minted SCT is well formed; a control for the next).
     let now = SystemTime::now();
-    let minute = Duration::from_secs(60);
-    let minted = minted_attestation(&s, &trust, &refs[1], now - minute, now + 10 * minute);
-    attach(&minted, &refs[1], BundleFormat::Both);
-    assert_denied(
-        "a certificate without an SCT",
-        &verify(dir, &s, &refs[1], &identity),
-        "sct",
-        &["signed certificate timestamp"],
+    let validity = (
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(600),
     );
+    let log = LocalSigner::from_pem(
+        &std::fs::read(&s.ctlog_key).unwrap_or_else(|e| panic!("{e}")),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("CT log key: {e}"));
+    let logged = minted_attestation(&s, &trust, &refs[1], validity, Some(&log));
+    attach(&logged, &refs[1], BundleFormat::Referrers);
+    assert_pass(
+        "a minted certificate with an SCT from the CT log",
+        &verify(dir, &s, &refs[1], &identity),
+    );
+
     let mut lax = identity.to_vec();
     lax.push("--insecure-ignore-sct");
+    // Without the SCT extension: denied, and passes only with --insecure-ignore-sct.
+    let none = minted_attestation(&s, &trust, &refs[2], validity, None);
+    attach(&none, &refs[2], BundleFormat::Both);
+    assert_denied(
+        "a certificate without an SCT",
+        &verify(dir, &s, &refs[2], &identity),
+        "sct",
+        &["no embedded signed certificate timestamps"],
+    );
     assert_pass(
         "the same certificate with --insecure-ignore-sct",
-        &verify(dir, &s, &refs[1], &lax),
+        &verify(dir, &s, &refs[2], &lax),
+    );
+
+    // An SCT under the CT log's id signed by another key: the log is known (0 unknown
+    // logs), its signature does not verify.
+    let forger = LocalSigner::generate_p256().unwrap_or_else(|e| panic!("{e}"));
+    let forged = minted_attestation(&s, &trust, &refs[3], validity, Some(&forger));
+    attach(&forged, &refs[3], BundleFormat::Both);
+    assert_denied(
+        "a certificate whose SCT another key signed",
+        &verify(dir, &s, &refs[3], &identity),
+        "sct",
+        &[
+            "no signed certificate timestamp verifies",
+            "0 from unknown logs",
+        ],
+    );
+    assert_pass(
+        "the same certificate with --insecure-ignore-sct",
+        &verify(dir, &s, &refs[3], &lax),
     );
 }

@@ -321,6 +321,7 @@ sigstore_env() {
   if [ -f "$s/ctlog" ]; then
     printf 'export HALLMARK_STACK_CTLOG_URL=%q\n' "$SIGSTORE_CTLOG_URL"
     printf 'export HALLMARK_STACK_CTLOG_PUBKEY=%q\n' "$STACK_DIR/ctlog/pubkey.pem"
+    printf 'export HALLMARK_STACK_CTLOG_KEY=%q\n' "$STACK_DIR/ctlog/key.pem"
   fi
   if [ -f "$s/fulcio" ]; then
     printf 'export HALLMARK_STACK_FULCIO_URL=%q\n' "$SIGSTORE_FULCIO_URL"
