@@ -14,7 +14,8 @@
 //! 3. A checkpoint signed by another key: under the log's name and key hint, and under
 //!    the other key's own hint.
 //! 4. An expired certificate: a leaf certificate minted with the stack's Fulcio CA key
-//!    whose `notAfter` is before the Rekor integrated time of its signature.
+//!    (and an SCT signed with the CT log's key) whose `notAfter` is before the Rekor
+//!    integrated time of its signature.
 //! 5. No SCT: a certificate minted without the embedded SCT extension is denied, and
 //!    passes with `--insecure-ignore-sct`; so is one whose SCT names the stack's CT log
 //!    but is signed by another key. A Fulcio certificate (with its SCT from the stack's
@@ -678,6 +679,15 @@ fn mint_certificate(
     })
 }
 
+/// The stack's CT log key (signs SCTs that verify).
+fn ct_log_signer(s: &Stack) -> LocalSigner {
+    LocalSigner::from_pem(
+        &std::fs::read(&s.ctlog_key).unwrap_or_else(|e| panic!("{e}")),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("CT log key: {e}"))
+}
+
 /// A keyless attestation about `image`, signed with a fresh key certified by
 /// [`mint_certificate`] for `validity` (with an SCT signed by `sct`, or none), logged in
 /// Rekor v1.
@@ -702,15 +712,14 @@ fn expired_certificate_is_denied() {
     let dir = tmp.path();
     let trust =
         TrustedRoot::from_file(Path::new(&s.trusted_root)).unwrap_or_else(|e| panic!("{e}"));
-    // Minted certificates have no SCT: that check is skipped here (see
-    // `certificate_without_sct_is_denied`), so that the validity is what is tested.
+    // Every check on: the minted certificates carry an SCT signed by the CT log's key.
     let args = [
         "--certificate-identity",
         EMAIL,
         "--certificate-oidc-issuer",
         &s.oidc_issuer,
-        "--insecure-ignore-sct",
     ];
+    let log = ct_log_signer(&s);
     let refs = images(
         &s,
         dir,
@@ -725,7 +734,7 @@ fn expired_certificate_is_denied() {
         &trust,
         &refs[0],
         (now - minute, now + 10 * minute),
-        None,
+        Some(&log),
     );
     attach(&valid, &refs[0], BundleFormat::Both);
     assert_pass(
@@ -739,7 +748,7 @@ fn expired_certificate_is_denied() {
         &trust,
         &refs[1],
         (now - 11 * minute, now - minute),
-        None,
+        Some(&log),
     );
     let integrated = expired.tlog_entries[0].integrated_time;
     let not_after = now
@@ -847,11 +856,7 @@ fn certificate_without_sct_is_denied() {
         now - Duration::from_secs(60),
         now + Duration::from_secs(600),
     );
-    let log = LocalSigner::from_pem(
-        &std::fs::read(&s.ctlog_key).unwrap_or_else(|e| panic!("{e}")),
-        None,
-    )
-    .unwrap_or_else(|e| panic!("CT log key: {e}"));
+    let log = ct_log_signer(&s);
     let logged = minted_attestation(&s, &trust, &refs[1], validity, Some(&log));
     attach(&logged, &refs[1], BundleFormat::Referrers);
     assert_pass(
