@@ -14,7 +14,8 @@
 #     attestation's Rekor bundle offline)
 # Both read the same `.att` manifest and layers over HTTP from 127.0.0.1 and verify every
 # attestation they find (hallmark reports each one; cosign prints each payload).
-# Wall time: bash's $EPOCHREALTIME around `/usr/bin/time -f %M`; peak RSS: GNU time's %M.
+# Wall time: bash's $EPOCHREALTIME around `/usr/bin/time -f %M`; peak RSS: GNU time's %M
+# (benches/lib/measure.sh).
 # Prints a table (median, p90, peak RSS) and the ratio cosign / hallmark (goal: >= 10).
 # HALLMARK_BIN=PATH measures that binary instead of building target/release/hallmark.
 set -euo pipefail
@@ -23,6 +24,8 @@ export LC_ALL=C
 RUNS=${1:-11}
 case $RUNS in '' | *[!0-9]*) echo "usage: $0 [RUNS]" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=benches/lib/measure.sh
+. "$ROOT/benches/lib/measure.sh"
 : "${HALLMARK_STACK_REGISTRY:?run eval \"\$(tests/stack/env)\" first (needs the stack)}"
 : "${HALLMARK_STACK_REKOR_URL:?}" "${HALLMARK_STACK_REKOR_PUBKEY:?}" "${HALLMARK_STACK_TRUSTED_ROOT:?}"
 : "${HALLMARK_STACK_COSIGN_V2:?}" "${HALLMARK_STACK_CRANE:?}"
@@ -68,26 +71,11 @@ hallmark_cmd key.pub >h.json 2>/dev/null || { echo "hallmark refuses the image" 
 if hallmark_cmd other.pub >/dev/null 2>&1; then echo "hallmark accepts another key" >&2; exit 1; fi
 if cosign_cmd other.pub >/dev/null 2>&1; then echo "cosign accepts another key" >&2; exit 1; fi
 
-declare -A wall rss
-tools=(hallmark cosign)
-for ((r = 0; r < RUNS; r++)); do
-  for ((k = 0; k < ${#tools[@]}; k++)); do
-    t=${tools[$(((k + r) % ${#tools[@]}))]}
-    start=$EPOCHREALTIME
-    /usr/bin/time -f %M -o rss.txt bash -c "$(declare -f "${t}_cmd"); HALLMARK='$HALLMARK' COSIGN='$COSIGN' IMAGE='$IMAGE' \
-      HALLMARK_STACK_TRUSTED_ROOT='$HALLMARK_STACK_TRUSTED_ROOT' HALLMARK_STACK_REKOR_URL='$HALLMARK_STACK_REKOR_URL' \
-      HALLMARK_STACK_REKOR_PUBKEY='$HALLMARK_STACK_REKOR_PUBKEY' ${t}_cmd key.pub" >/dev/null 2>&1
-    end=$EPOCHREALTIME
-    wall[$t]+="$(((${end/./} - ${start/./}))) "
-    rss[$t]+="$(cat rss.txt) "
-  done
-done
-stat() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk -v q="$2" '{a[NR]=$1} END {i=int(NR*q+0.999); if (i<1) i=1; print a[i]}'; }
-printf '%-10s %12s %12s %14s\n' tool "median ms" "p90 ms" "peak RSS MiB"
-for t in "${tools[@]}"; do
-  awk -v t="$t" -v m="$(stat "${wall[$t]}" 0.5)" -v p="$(stat "${wall[$t]}" 0.9)" -v r="$(stat "${rss[$t]}" 1.0)" \
-    'BEGIN {printf "%-10s %12.1f %12.1f %14.1f\n", t, m / 1000, p / 1000, r / 1024}'
-done
-h=$(stat "${wall[hallmark]}" 0.5) c=$(stat "${wall[cosign]}" 0.5)
-awk -v h="$h" -v c="$c" -v hr="$(stat "${rss[hallmark]}" 1.0)" -v cr="$(stat "${rss[cosign]}" 1.0)" \
-  'BEGIN {printf "ratio (cosign / hallmark): wall %.1fx, peak RSS %.1fx  (%d rounds, 10 attestations)\n", c / h, cr / hr, '"$RUNS"'}'
+hallmark_bench() { hallmark_cmd key.pub; }
+cosign_bench() { cosign_cmd key.pub; }
+export HALLMARK COSIGN IMAGE HALLMARK_STACK_TRUSTED_ROOT HALLMARK_STACK_REKOR_URL HALLMARK_STACK_REKOR_PUBKEY
+export -f hallmark_cmd cosign_cmd hallmark_bench cosign_bench
+BENCH_TMP=$work
+bench_measure "$RUNS" hallmark cosign
+bench_table hallmark cosign
+echo "$(bench_ratio cosign hallmark)  ($RUNS rounds, 10 attestations)"
