@@ -497,7 +497,7 @@ fn tampered_payload_is_denied() {
         "legacy .att, tampered payload",
         &verify(&sc, &s, &image, &key),
         "signature",
-        &["no signature verifies"],
+        &["no signature verifies", "changed after signing"],
     );
 
     // The same without the layer's Rekor annotation: verify looks the payload up in Rekor
@@ -518,7 +518,7 @@ fn tampered_payload_is_denied() {
         "legacy .att without annotations, tampered payload",
         &verify(&sc, &s, &image, &key),
         "signature",
-        &["no signature verifies"],
+        &["no signature verifies", "changed after signing"],
     );
 
     // OCI 1.1 referrer bundle.
@@ -550,7 +550,7 @@ fn tampered_payload_is_denied() {
         "referrer bundle, tampered payload",
         &verify(&sc, &s, &image, &key),
         "signature",
-        &["no signature verifies"],
+        &["no signature verifies", "changed after signing"],
     );
 }
 
@@ -575,7 +575,10 @@ fn signer_key_not_in_policy_is_denied() {
         "referrer, signed by another key",
         &verify(&sc, &s, &image, &key),
         "signature",
-        &["no signature verifies with the signer's key"],
+        &[
+            "no signature verifies with the signer's key",
+            "another key signed it",
+        ],
     );
     assert_pass(
         "referrer, signed by another key, verified with that key",
@@ -600,7 +603,10 @@ fn signer_key_not_in_policy_is_denied() {
         "legacy .att, signed by another key",
         &verify(&sc, &s, &image, &key),
         "signature",
-        &["no signature verifies with the signer's key"],
+        &[
+            "no signature verifies with the signer's key",
+            "another key signed it",
+        ],
     );
 }
 
@@ -764,7 +770,7 @@ fn replayed_attestation_is_denied() {
         "A's .att layer replayed onto B",
         &verify(&sc, &s, &b, &key),
         "subject",
-        &[b.digest.hex(), "is not a subject"],
+        &[b.digest.hex(), "is not a subject", a.digest.hex()],
     );
 
     // The layer without its Rekor annotation: verify finds A's entry in Rekor by the
@@ -785,7 +791,7 @@ fn replayed_attestation_is_denied() {
         "A's .att layer without annotations replayed onto B",
         &verify(&sc, &s, &d, &key),
         "subject",
-        &[d.digest.hex(), "is not a subject"],
+        &[d.digest.hex(), "is not a subject", a.digest.hex()],
     );
 
     let c = push_random_image(&sc, &s, &repo);
@@ -812,7 +818,7 @@ fn replayed_attestation_is_denied() {
         "A's referrer bundle replayed onto B",
         &verify(&sc, &s, &b, &key),
         "subject",
-        &[b.digest.hex(), "is not a subject"],
+        &[b.digest.hex(), "is not a subject", a.digest.hex()],
     );
 }
 
@@ -933,7 +939,7 @@ fn statement_about_another_image_is_denied() {
         "statement about another image",
         &verify(&sc, &s, &image, &key),
         "subject",
-        &[image.digest.hex(), "is not a subject"],
+        &[image.digest.hex(), "is not a subject", other.digest.hex()],
     );
     assert_eq!(messages.len(), 2, "the legacy layer and the referrer");
     // The forged statement verifies for the image it does name: only the subject is wrong.

@@ -27,9 +27,11 @@ use crate::transparency::TransparencyError;
 use crate::x509::X509Error;
 
 pub mod chain;
+pub mod latest;
 pub mod policy;
 pub mod rego;
 pub mod sarif;
+pub mod stored;
 mod verifier;
 pub mod vsa;
 pub use policy::{CheckFailure, PolicyError, SlsaChecks};
@@ -48,7 +50,10 @@ pub enum VerifyError {
     #[error("the envelope has no signatures")]
     NoSignatures,
     /// No signature verifies with the key.
-    #[error("no signature verifies with the signer's key ({checked} checked)")]
+    #[error(
+        "no signature verifies with the signer's key ({checked} checked): the signed content \
+         was changed after signing, or another key signed it"
+    )]
     SignatureMismatch {
         /// How many signatures were tried.
         checked: usize,
@@ -77,10 +82,15 @@ pub enum VerifyError {
         found: String,
     },
     /// The artifact's SHA-256 is not among the Statement's subjects.
-    #[error("artifact sha256:{digest} is not a subject of the statement")]
+    #[error(
+        "artifact sha256:{digest} is not a subject of the statement (its subjects: {subjects})"
+    )]
     SubjectMismatch {
         /// The artifact digest (lowercase hex).
         digest: String,
+        /// What the statement is about (its first subjects): shows another artifact's
+        /// attestation replayed onto this one.
+        subjects: String,
     },
     /// The bundle's message digest is not the artifact's.
     #[error("bundle message digest does not match the artifact (sha256:{artifact})")]
@@ -355,7 +365,8 @@ impl ArtifactRef<'_> {
 /// What an envelope must satisfy besides its signature.
 #[derive(Clone, Debug)]
 pub struct EnvelopePolicy {
-    subject_sha256: [u8; 32],
+    /// `None`: any subjects (the caller binds the statement otherwise).
+    subject_sha256: Option<[u8; 32]>,
     predicate_type: Option<PredicateType>,
 }
 
@@ -364,7 +375,17 @@ impl EnvelopePolicy {
     #[must_use]
     pub fn new(artifact: &ArtifactRef<'_>) -> Self {
         Self {
-            subject_sha256: artifact.sha256(),
+            subject_sha256: Some(artifact.sha256()),
+            predicate_type: None,
+        }
+    }
+
+    /// Require no particular subject: for statements bound to something else than an
+    /// artifact digest (a run, by the caller).
+    #[must_use]
+    pub fn any_subject() -> Self {
+        Self {
+            subject_sha256: None,
             predicate_type: None,
         }
     }
@@ -440,6 +461,30 @@ pub enum BundleVerification {
     },
 }
 
+/// The first few `subjects` as `NAME sha256:HEX` (names cut at 200 characters), for a
+/// [`VerifyError::SubjectMismatch`] message; `none` when there are none.
+fn subject_list(subjects: &[Subject]) -> String {
+    const SHOWN: usize = 5;
+    if subjects.is_empty() {
+        return "none".to_owned();
+    }
+    let mut parts: Vec<String> = subjects
+        .iter()
+        .take(SHOWN)
+        .map(|s| {
+            let name: String = s.name.chars().take(200).collect();
+            match s.digest.get("sha256") {
+                Some(d) => format!("{name} sha256:{d}"),
+                None => format!("{name} (no sha256 digest)"),
+            }
+        })
+        .collect();
+    if subjects.len() > SHOWN {
+        parts.push(format!("and {} more", subjects.len() - SHOWN));
+    }
+    parts.join(", ")
+}
+
 /// Verify a DSSE envelope with a key against a policy (see the module docs for the checks).
 ///
 /// # Errors
@@ -482,14 +527,19 @@ pub fn verify_envelope(
             found: statement.predicate_type,
         });
     }
-    let want = hex::encode(policy.subject_sha256);
-    let found = statement.subject.iter().any(|s| {
-        s.digest
-            .get("sha256")
-            .is_some_and(|d| d.eq_ignore_ascii_case(&want))
-    });
-    if !found {
-        return Err(VerifyError::SubjectMismatch { digest: want });
+    if let Some(subject) = policy.subject_sha256 {
+        let want = hex::encode(subject);
+        let found = statement.subject.iter().any(|s| {
+            s.digest
+                .get("sha256")
+                .is_some_and(|d| d.eq_ignore_ascii_case(&want))
+        });
+        if !found {
+            return Err(VerifyError::SubjectMismatch {
+                digest: want,
+                subjects: subject_list(&statement.subject),
+            });
+        }
     }
     Ok(VerifiedStatement {
         statement,
@@ -554,6 +604,23 @@ mod tests {
     }
 
     #[test]
+    fn subject_list_is_short_and_says_when_empty() {
+        assert_eq!(subject_list(&[]), "none");
+        let subject = |i: usize, alg: &str| Subject {
+            name: format!("img{i}"),
+            digest: BTreeMap::from([(alg.to_owned(), "ab".repeat(32))]),
+        };
+        let many: Vec<Subject> = (0..7).map(|i| subject(i, "sha256")).collect();
+        let list = subject_list(&many);
+        assert!(list.starts_with(&format!("img0 sha256:{}, img1 ", "ab".repeat(32))));
+        assert!(list.ends_with(&format!("img4 sha256:{}, and 2 more", "ab".repeat(32))));
+        assert_eq!(
+            subject_list(&[subject(0, "sha512")]),
+            "img0 (no sha256 digest)"
+        );
+    }
+
+    #[test]
     fn envelope_checks_each_fail_separately() {
         let (signer, key, blob) = setup();
         let art = ArtifactRef::Bytes(&blob);
@@ -576,6 +643,16 @@ mod tests {
             matches!(r, Err(VerifyError::SubjectMismatch { .. })),
             "{r:?}"
         );
+        // The message names what the statement is about (a replayed attestation shows
+        // the artifact it was made for).
+        let message = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            message,
+            format!(
+                "artifact sha256:{} is not a subject of the statement (its subjects: blob sha256:{digest})",
+                hex::encode(other.sha256())
+            )
+        );
 
         let r = verify_envelope(
             &env,
@@ -591,6 +668,16 @@ mod tests {
         assert!(
             matches!(r, Err(VerifyError::SignatureMismatch { checked: 1 })),
             "{r:?}"
+        );
+
+        // A payload changed after signing: the message says what that means.
+        let mut changed = env.clone();
+        changed.payload = statement(&hex::encode(other.sha256()), slsa.as_uri());
+        let r = verify_envelope(&changed, &key, &policy);
+        assert_eq!(
+            r.err().map(|e| e.to_string()).unwrap_or_default(),
+            "no signature verifies with the signer's key (1 checked): the signed content was \
+             changed after signing, or another key signed it"
         );
 
         let mut tampered = env.clone();
