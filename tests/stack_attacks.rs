@@ -4,14 +4,16 @@
 //! deny it (exit 1, `decision: deny`) with a reason that names the attack.
 //!
 //! 1. A tampered payload: the DSSE payload of a genuine attestation changed after signing and
-//!    pushed back, in the legacy `sha256-<hex>.att` layer and in an OCI 1.1 referrer bundle
-//!    (`signature`).
+//!    pushed back, in the legacy `sha256-<hex>.att` layer (with its Rekor annotation, and
+//!    without: verify then looks the payload up in Rekor) and in an OCI 1.1 referrer bundle
+//!    (`signature`; the message says the signed content was changed or another key signed).
 //! 2. A signer not in the policy: the attestation replaced by one signed with another key
 //!    (`signature`), or keylessly by another Fulcio identity (`identity`); and the same
 //!    through `config/policies/signer.rego` (`policy`).
 //! 3. Mix-and-match: image A's genuine, logged attestation replayed onto image B, as a copy of
-//!    its `.att` layer, as a new referrer of B, and as A's own referrer listed under B's
-//!    fallback tag (`subject`; `attestation` for the last).
+//!    its `.att` layer (with and without its Rekor annotation), as a new referrer of B, and
+//!    as A's own referrer listed under B's fallback tag (`subject`, the message naming A's
+//!    digest as the statement's subject; `attestation` for the last).
 //! 4. A subject that does not match: a statement signed with the right key and logged, whose
 //!    subject names the image's repository but another image's digest (`subject`).
 //!
