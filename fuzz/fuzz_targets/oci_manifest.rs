@@ -1,6 +1,7 @@
 //! Fuzz what hallmark reads from registries: image manifests, image indexes (referrers
-//! answers and fallback tags), image references, and cosign's legacy `.att` layers (a DSSE
-//! envelope blob with the Rekor bundle and certificate annotations). Any bytes parse or
+//! answers and fallback tags), tag lists and their `Link` headers, image references, and
+//! cosign's legacy `.att` layers (a DSSE envelope blob with the Rekor bundle and
+//! certificate annotations). Any bytes parse or
 //! give an error, never a panic; what parses keeps its invariants.
 #![no_main]
 
@@ -24,9 +25,21 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(i) = ImageIndex::from_json("fuzz", data) {
         assert_eq!(i.schema_version, 2);
     }
+    if let Ok(tags) = hallmark::oci::client::parse_tags_list("fuzz", data) {
+        // Only valid tag names come out (they are put into URLs).
+        assert!(tags.iter().all(|t| hallmark::oci::client::is_valid_tag(t)));
+        for t in &tags {
+            if let Some(d) = hallmark::verify::latest::tag_digest(t) {
+                assert!(t.contains(d.hex()));
+            }
+        }
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Some(next) = hallmark::oci::client::next_link(text) {
+        assert!(text.contains(&next));
+    }
     if let Ok(r) = ImageRef::parse(text) {
         // What parses prints back to a reference that parses to the same value.
         assert_eq!(ImageRef::parse(&r.to_string()).ok(), Some(r));
