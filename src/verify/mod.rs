@@ -151,9 +151,11 @@ pub enum VerifyError {
     /// An RFC 3161 timestamp does not verify against the trusted TSAs.
     #[error("RFC 3161 timestamp")]
     Timestamp(#[source] X509Error),
-    /// There is no verified signing time (integrated time or TSA timestamp) where one is
-    /// required (certificates; Rekor v2 entries).
-    #[error("no verified signing time (transparency log integrated time or RFC 3161 timestamp)")]
+    /// There is no verified signing time (an integrated time signed by its SET, or a TSA
+    /// timestamp) where one is required (certificates; Rekor v2 entries).
+    #[error(
+        "no verified signing time (a transparency log integrated time signed by its SET, or an RFC 3161 timestamp)"
+    )]
     NoSigningTime,
     /// A transparency log entry does not verify or does not match the bundle.
     #[error("transparency log entry")]
