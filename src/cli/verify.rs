@@ -16,8 +16,11 @@ use crate::dsse::Envelope;
 use crate::oci::image_layout::{self, ImageLayout};
 use crate::oci::{ImageRef, OciError, find_attestations};
 use crate::rekor::{RekorClient, RekorError, TransparencyLog as _};
+use crate::search::Query;
+use crate::signing::kube::KubeClient;
 use crate::trust::TrustedRoot;
 use crate::verify::chain;
+use crate::verify::latest;
 use crate::verify::policy::{self, CheckFailure, PolicyError, SlsaChecks};
 use crate::verify::rego;
 use crate::verify::{
@@ -175,6 +178,25 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DURATION")]
     pub max_age: Option<String>,
 
+    /// Image mode, rollback protection: the image must be the newest build of Tekton
+    /// pipeline PIPELINE in its repository. One of its verified attestations that satisfy
+    /// the other checks must be a provenance of a run of PIPELINE (its `tekton.dev/pipeline`
+    /// label), else deny. Then Rekor v1 (`--rekor-url`, or the trusted root's first log) is
+    /// searched for every entry of the same signer (the `--key`, or the certificate's email
+    /// SAN; a URI SAN cannot be searched in Rekor v1: error), each entry verified, and
+    /// each one's statement read from the log (`intoto` entries) or from the image's
+    /// repository (the attestation whose payload hash the entry recorded). A build of
+    /// PIPELINE in the same repository that finished later (the provenance's finish time,
+    /// else the entry's integrated time), of another digest, denies with check
+    /// `require-latest-of`, naming it. Entries whose statement cannot be found are
+    /// reported, not counted. Not with `--offline`. See docs/verify.md ("Rollback").
+    #[arg(
+        long,
+        value_name = "PIPELINE",
+        conflicts_with_all = ["envelope", "bundle", "offline"]
+    )]
+    pub require_latest_of: Option<String>,
+
     /// N distinct signers (certificate identities: SAN and issuer; all attestations
     /// verified with `--key` count as one signer) must have verified attestations of the
     /// subject that satisfy the checks. Default 1.
@@ -240,6 +262,27 @@ pub struct VerifyArgs {
     /// of them, and not expired.
     #[arg(long, value_name = "PEM_FILE", requires = "layout")]
     pub layout_key: Vec<PathBuf>,
+
+    /// With `--chain`: also read the attestations of each PipelineRun's TaskRuns from the
+    /// cluster, in their `tekton` storage annotations (`chains.tekton.dev/signature-taskrun-
+    /// UID`): TaskRuns that produced no image (a git clone, tests) are found only there.
+    /// Each is verified like an image's attestation (signer, transparency log) and must be
+    /// owned by the PipelineRun whose provenance verified. FILE is a kubeconfig; without
+    /// a value, `KUBECONFIG`, `~/.kube/config` or the pod's service account. Needs `list`
+    /// on `taskruns.tekton.dev`
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "chain",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
+    pub kubeconfig: Option<String>,
+
+    /// With `--kubeconfig`: list TaskRuns only in this namespace (default: every
+    /// namespace, which needs a cluster-wide `list`).
+    #[arg(long, value_name = "NAMESPACE", requires = "kubeconfig")]
+    pub run_namespace: Option<String>,
 }
 
 /// The SLSA checks and threshold asked for.
@@ -255,6 +298,8 @@ struct Checks {
     /// `--chain`: the walked chain graph (as `-o json` prints it), for the policy input;
     /// `None` (null) without `--chain`.
     chain: Option<serde_json::Value>,
+    /// `--require-latest-of`: the pipeline.
+    require_latest_of: Option<String>,
 }
 
 impl Checks {
@@ -292,11 +337,15 @@ impl Checks {
             artifact: args.artifact.clone(),
             artifact_sha256: None,
             chain: None,
+            require_latest_of: args.require_latest_of.clone(),
         })
     }
 
     fn requested(&self) -> bool {
-        !self.slsa.is_empty() || self.threshold > 1 || self.rego.is_some()
+        !self.slsa.is_empty()
+            || self.threshold > 1
+            || self.rego.is_some()
+            || self.require_latest_of.is_some()
     }
 
     /// The checks over one verified attestation.
@@ -342,6 +391,12 @@ impl Checks {
         }
         for (name, _) in self.rego.iter().flat_map(rego::PolicySet::digests) {
             add("policy", format!("{name} denies nothing"));
+        }
+        if let Some(p) = &self.require_latest_of {
+            add(
+                latest::CHECK,
+                format!("the newest build of pipeline {p} in the repository"),
+            );
         }
         serde_json::Value::Array(v)
     }
@@ -482,11 +537,16 @@ fn apply_checks(
         }
     }
     let names: Vec<String> = satisfying.iter().map(signer_name).collect();
+    let accepted: Vec<Vec<u8>> = satisfying
+        .iter()
+        .filter_map(|p| p.statement.as_ref().map(|s| s.payload.clone()))
+        .collect();
     if !satisfying.is_empty()
         && let Err(f) = policy::check_threshold(names.iter().map(String::as_str), checks.threshold)
     {
         failures.push((None, f));
     } else if let Some(mut p) = satisfying.into_iter().next().filter(|_| denials.is_empty()) {
+        p.accepted = accepted;
         p.attestations = attestations;
         p.inputs = inputs;
         return Ok(p);
@@ -496,6 +556,7 @@ fn apply_checks(
         attestations,
         denials,
         inputs,
+        latest: None,
     })
 }
 
@@ -533,6 +594,11 @@ struct Passed {
     chain: Option<Box<chain::Chain>>,
     /// Every attestation that verified, for the VSA (`--vsa-out`).
     inputs: Vec<crate::verify::vsa::Descriptor>,
+    /// The payloads of the attestations that satisfied the checks
+    /// (`--require-latest-of`).
+    accepted: Vec<Vec<u8>>,
+    /// `--require-latest-of`: what the rollback check found.
+    latest: Option<Box<latest::Report>>,
 }
 
 /// One attestation found beside an image, and what became of it.
@@ -628,6 +694,9 @@ enum Failure {
         denials: Vec<rego::Denial>,
         /// Every attestation that verified, for the VSA.
         inputs: Vec<crate::verify::vsa::Descriptor>,
+        /// `--require-latest-of`: what the rollback check found (its denial is in
+        /// `failures`).
+        latest: Option<Box<latest::Report>>,
     },
     /// `--chain`: the image verified, but a node of its chain failed (exit 1).
     DenyChain {
@@ -770,6 +839,15 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 }
                 _ => {}
             }
+            match &result {
+                Ok(Passed {
+                    latest: Some(l), ..
+                })
+                | Err(Failure::DenyChecks {
+                    latest: Some(l), ..
+                }) => report["latest"] = latest_json(l),
+                _ => {}
+            }
             outln!("{}", serde_json::to_string_pretty(&report)?);
         }
         OutputFormat::Text => match &result {
@@ -793,6 +871,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                     }
                 }
                 for line in p.describe() {
+                    outln!("  {line}");
+                }
+                for line in p.latest.iter().flat_map(|l| latest_lines(l)) {
                     outln!("  {line}");
                 }
                 if p.attestations.len() > 1 {
@@ -835,12 +916,13 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 failures,
                 attestations,
                 denials,
+                latest,
                 ..
             }) => {
                 let what = match (failures.len(), denials.len()) {
-                    (n, 0) => format!("{n} SLSA check(s) failed"),
+                    (n, 0) => format!("{n} check(s) failed"),
                     (0, m) => format!("{m} policy denial(s)"),
-                    (n, m) => format!("{n} SLSA check(s) failed, {m} policy denial(s)"),
+                    (n, m) => format!("{n} check(s) failed, {m} policy denial(s)"),
                 };
                 outln!("deny: {artifact_label}: {what}");
                 for (l, f) in failures {
@@ -851,6 +933,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 }
                 for d in denials {
                     outln!("  policy {}: {}", d.policy, d.message);
+                }
+                for line in latest.iter().flat_map(|l| latest_lines(l)) {
+                    outln!("  {line}");
                 }
                 if attestations.len() > 1 {
                     for a in attestations {
@@ -1110,10 +1195,12 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 ));
             }
             checks.chain = serde_json::to_value(&chain).ok();
-            let result = decide_image(args, &image, layout.as_ref(), &policy, &checks);
+            let result = decide_image(args, &image, layout.as_ref(), &policy, &checks)
+                .and_then(|p| require_latest(args, &image, layout.is_some(), p));
             return chain_decision(result, chain);
         }
-        return decide_image(args, &image, layout.as_ref(), &policy, &checks);
+        return decide_image(args, &image, layout.as_ref(), &policy, &checks)
+            .and_then(|p| require_latest(args, &image, layout.is_some(), p));
     }
     let bytes;
     let artifact = if args.artifact.starts_with("sha256:") {
@@ -1159,6 +1246,8 @@ fn decide(args: &VerifyArgs, digest_hex: &mut Option<String>) -> Result<Passed, 
                 attestations: Vec::new(),
                 chain: None,
                 inputs: Vec::new(),
+                accepted: Vec::new(),
+                latest: None,
             };
             apply_checks(&checks, vec![p], Vec::new())
         }
@@ -1203,6 +1292,8 @@ fn passed(v: crate::verify::Verification, location: Option<String>) -> Passed {
         attestations: Vec::new(),
         chain: None,
         inputs: Vec::new(),
+        accepted: Vec::new(),
+        latest: None,
     }
 }
 
@@ -1212,15 +1303,7 @@ fn make_verifier(args: &VerifyArgs) -> Result<Verifier, Failure> {
 
 /// The verifier, and the base URLs of the trusted root's transparency logs.
 fn make_verifier_and_logs(args: &VerifyArgs) -> Result<(Verifier, Vec<String>), Failure> {
-    let trust = match (&args.trusted_root, &args.tuf_url, &args.tuf_root) {
-        (Some(p), _, _) => TrustedRoot::from_file(p)
-            .with_context(|| format!("reading trusted root {}", p.display())),
-        (None, Some(url), Some(root)) => {
-            tuf_trusted_root(url, root, args.registry.registry_timeout)?
-        }
-        _ => TrustedRoot::public_good().context("embedded trusted root"),
-    }
-    .map_err(|e| input_error(&e))?;
+    let trust = trusted_root(args)?;
     let mut logs: Vec<String> = Vec::new();
     for t in &trust.tlogs {
         if !t.base_url.is_empty() && !logs.contains(&t.base_url) {
@@ -1236,6 +1319,158 @@ fn make_verifier_and_logs(args: &VerifyArgs) -> Result<(Verifier, Vec<String>), 
         },
     )?;
     Ok((verifier, logs))
+}
+
+/// The trusted root: `--trusted-root`, from `--tuf-url`, or the embedded public-good root.
+fn trusted_root(args: &VerifyArgs) -> Result<TrustedRoot, Failure> {
+    match (&args.trusted_root, &args.tuf_url, &args.tuf_root) {
+        (Some(p), _, _) => TrustedRoot::from_file(p)
+            .with_context(|| format!("reading trusted root {}", p.display())),
+        (None, Some(url), Some(root)) => {
+            tuf_trusted_root(url, root, args.registry.registry_timeout)?
+        }
+        _ => TrustedRoot::public_good().context("embedded trusted root"),
+    }
+    .map_err(|e| input_error(&e))
+}
+
+/// `--require-latest-of`: deny `p` (the image's verification) when a newer build of the
+/// pipeline in the image's repository exists (docs/verify.md, "Rollback").
+fn require_latest(
+    args: &VerifyArgs,
+    image: &ImageRef,
+    in_layout: bool,
+    mut p: Passed,
+) -> Result<Passed, Failure> {
+    let Some(pipeline) = &args.require_latest_of else {
+        return Ok(p);
+    };
+    let error = |message: String| Failure::Error {
+        check: latest::CHECK,
+        message,
+    };
+    if in_layout {
+        return Err(error(
+            "--require-latest-of needs an image in a registry (its repository's tags and the \
+             log are searched), not an OCI layout"
+                .into(),
+        ));
+    }
+    let query = match (&args.key, &p.signer) {
+        (Some(k), _) => Query::PublicKey(
+            std::fs::read(k)
+                .with_context(|| format!("reading public key {}", k.display()))
+                .map_err(|e| input_error(&e))?,
+        ),
+        (None, Some((Some(san), _))) if san.contains('@') && !san.contains("://") => {
+            Query::Email(san.clone())
+        }
+        (None, Some((Some(san), _))) => {
+            return Err(error(
+                latest::LatestError::Unsearchable(san.clone()).to_string(),
+            ));
+        }
+        _ => return Err(error(latest::LatestError::NoSigner.to_string())),
+    };
+    let trust = trusted_root(args)?;
+    let log_url = match &args.rekor_url {
+        Some(u) => u.clone(),
+        None => trust
+            .tlogs
+            .iter()
+            .map(|t| t.base_url.clone())
+            .find(|u| !u.is_empty())
+            .ok_or_else(|| {
+                error("the trusted root names no transparency log: pass --rekor-url".into())
+            })?,
+    };
+    let timeout = std::time::Duration::from_secs(args.registry.registry_timeout.max(1));
+    let rekor = RekorClient::new(&log_url, timeout).map_err(|e| Failure::Error {
+        check: "usage",
+        message: super::error_chain(&e),
+    })?;
+    let fetcher = args.registry.client().map_err(|e| Failure::Error {
+        check: "registry",
+        message: super::error_chain(&e),
+    })?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error {
+            check: "input",
+            message: format!("starting the async runtime: {e}"),
+        })?;
+    let presented = latest::Presented {
+        image,
+        payloads: p.accepted.clone(),
+        integrated: p
+            .logged
+            .iter()
+            .filter_map(|e| e.integrated_time.map(|t| t.as_second()))
+            .max(),
+    };
+    let (verdict, report) = runtime
+        .block_on(latest::check(
+            &rekor, &log_url, &fetcher, &trust, &query, &presented, pipeline,
+        ))
+        .map_err(|e| error(super::error_chain(&e)))?;
+    match verdict.reason(pipeline) {
+        None => {
+            p.latest = Some(Box::new(report));
+            Ok(p)
+        }
+        Some((expected, found)) => Err(Failure::DenyChecks {
+            failures: vec![(
+                None,
+                CheckFailure {
+                    check: latest::CHECK,
+                    expected,
+                    found,
+                },
+            )],
+            attestations: std::mem::take(&mut p.attestations),
+            denials: Vec::new(),
+            inputs: std::mem::take(&mut p.inputs),
+            latest: Some(Box::new(report)),
+        }),
+    }
+}
+
+/// `latest` in the JSON report: what `--require-latest-of` found.
+fn latest_json(report: &latest::Report) -> serde_json::Value {
+    serde_json::to_value(report).unwrap_or_default()
+}
+
+/// The text lines about what `--require-latest-of` found.
+fn latest_lines(r: &latest::Report) -> Vec<String> {
+    let mut lines = vec![format!(
+        "latest of pipeline {}: {} attestation entries of {} in {} searched{}",
+        r.pipeline,
+        r.entries,
+        r.searched_by,
+        r.log_url,
+        r.newest.as_ref().map_or_else(String::new, |n| format!(
+            "; newest build {} ({})",
+            n.image, n.time
+        ))
+    )];
+    if r.unread.count > 0 {
+        lines.push(format!(
+            "note: {} newer entr{} of the signer could not be read (statement neither in the \
+             log nor in {}), not counted: {}",
+            r.unread.count,
+            if r.unread.count == 1 { "y" } else { "ies" },
+            r.repository,
+            r.unread.uuids.join(", ")
+        ));
+    }
+    if r.search_truncated {
+        lines.push(format!(
+            "note: the log's answer was cut at {} entries; newer builds may be missing",
+            crate::rekor::MAX_SEARCH_RESULTS
+        ));
+    }
+    lines
 }
 
 /// The trusted root from a TUF repository (`--tuf-url`, `--tuf-root`).
@@ -1544,6 +1779,82 @@ struct ChainSource<'a, F> {
     rekors: &'a [RekorClient],
     policy: &'a Policy,
     runtime: &'a tokio::runtime::Runtime,
+    /// `--kubeconfig`: the cluster, and `--run-namespace`.
+    runs: Option<(&'a KubeClient, Option<&'a str>)>,
+}
+
+impl<F> ChainSource<'_, F> {
+    /// Verify `bundle` (over `artifact`, or bound to nothing with `None`), looking its
+    /// envelope up in the logs when it carries no entry (Chains' `.att` layers and
+    /// `tekton` storage).
+    fn verify_logged(
+        &self,
+        bundle: &crate::bundle::Bundle,
+        artifact: Option<ArtifactRef<'_>>,
+        subject: &str,
+        location: &str,
+    ) -> Result<Result<crate::verify::Verification, VerifyError>, chain::ChainError> {
+        let check = |b: &crate::bundle::Bundle| match artifact {
+            Some(a) => self.verifier.verify(b, a, self.policy),
+            None => self.verifier.verify_unbound(b, self.policy),
+        };
+        let mut result = check(bundle);
+        let unlogged = bundle
+            .verification_material
+            .as_ref()
+            .is_some_and(|m| m.tlog_entries.is_empty());
+        if result.is_err()
+            && unlogged
+            && !self.rekors.is_empty()
+            && let Some(envelope) = &bundle.dsse_envelope
+        {
+            let hash = hex::encode(ArtifactRef::Bytes(&envelope.payload).sha256());
+            let entries = self
+                .runtime
+                .block_on(lookup_entries(self.rekors, &hash))
+                .map_err(|e| chain::ChainError::Lookup {
+                    image: subject.to_owned(),
+                    message: format!(
+                        "looking {location} up in the log: {}",
+                        super::error_chain(&e)
+                    ),
+                    transient: e.is_transient(),
+                })?;
+            for entry in entries {
+                let mut b = bundle.clone();
+                if let Some(m) = b.verification_material.as_mut() {
+                    m.tlog_entries = vec![entry];
+                }
+                result = check(&b);
+                if result.is_ok() {
+                    break;
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// A verified attestation as the chain records it.
+fn chain_attestation(
+    v: crate::verify::Verification,
+    location: String,
+) -> Option<chain::VerifiedAttestation> {
+    let p = passed(v, Some(location.clone()));
+    let s = p.statement.as_ref()?;
+    Some(chain::VerifiedAttestation {
+        location,
+        signer: signer_name(&p),
+        log_entries: p
+            .logged
+            .iter()
+            .map(|e| chain::LogEntryRef {
+                log_url: e.log_url.clone(),
+                log_index: e.log_index,
+            })
+            .collect(),
+        statement: serde_json::to_value(&s.statement).unwrap_or_default(),
+    })
 }
 
 impl<F: crate::oci::Fetcher> chain::AttestationSource for ChainSource<'_, F> {
@@ -1561,60 +1872,10 @@ impl<F: crate::oci::Fetcher> chain::AttestationSource for ChainSource<'_, F> {
         let (mut verified, mut denials, mut errors) = (Vec::new(), Vec::new(), Vec::new());
         for found in discovery.found {
             let location = found.location.to_string();
-            let mut result = self.verifier.verify(&found.bundle, artifact, self.policy);
-            let unlogged = found
-                .bundle
-                .verification_material
-                .as_ref()
-                .is_some_and(|m| m.tlog_entries.is_empty());
-            if result.is_err()
-                && unlogged
-                && !self.rekors.is_empty()
-                && let Some(envelope) = &found.bundle.dsse_envelope
-            {
-                let hash = hex::encode(ArtifactRef::Bytes(&envelope.payload).sha256());
-                let entries = self
-                    .runtime
-                    .block_on(lookup_entries(self.rekors, &hash))
-                    .map_err(|e| {
-                        failed(
-                            format!(
-                                "looking {location} up in the log: {}",
-                                super::error_chain(&e)
-                            ),
-                            e.is_transient(),
-                        )
-                    })?;
-                for entry in entries {
-                    let mut bundle = found.bundle.clone();
-                    if let Some(m) = bundle.verification_material.as_mut() {
-                        m.tlog_entries = vec![entry];
-                    }
-                    result = self.verifier.verify(&bundle, artifact, self.policy);
-                    if result.is_ok() {
-                        break;
-                    }
-                }
-            }
+            let result =
+                self.verify_logged(&found.bundle, Some(artifact), &image.to_string(), &location)?;
             match result {
-                Ok(v) => {
-                    let p = passed(v, Some(location.clone()));
-                    if let Some(s) = &p.statement {
-                        verified.push(chain::VerifiedAttestation {
-                            location,
-                            signer: signer_name(&p),
-                            log_entries: p
-                                .logged
-                                .iter()
-                                .map(|e| chain::LogEntryRef {
-                                    log_url: e.log_url.clone(),
-                                    log_index: e.log_index,
-                                })
-                                .collect(),
-                            statement: serde_json::to_value(&s.statement).unwrap_or_default(),
-                        });
-                    }
-                }
+                Ok(v) => verified.extend(chain_attestation(v, location)),
                 Err(e) if e.is_denial() => {
                     denials.push(format!("{location}: {}", super::error_chain(&e)));
                 }
@@ -1638,6 +1899,85 @@ impl<F: crate::oci::Fetcher> chain::AttestationSource for ChainSource<'_, F> {
         } else {
             format!("no attestation verifies: {}", denials.join("; "))
         }))
+    }
+
+    fn children(
+        &self,
+        run: &chain::PipelineRunRef,
+    ) -> Result<Vec<chain::VerifiedAttestation>, chain::ChainError> {
+        let Some((kube, namespace)) = self.runs else {
+            return Ok(Vec::new());
+        };
+        let owner = match (&run.uid, &run.pipeline) {
+            (Some(uid), _) => crate::verify::stored::Owner::Uid(uid),
+            (None, Some(p)) => crate::verify::stored::Owner::Pipeline(p),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let what = match owner {
+            crate::verify::stored::Owner::Uid(u) => format!("the TaskRuns of PipelineRun {u}"),
+            crate::verify::stored::Owner::Pipeline(p) => {
+                format!("the TaskRuns of pipeline {p}")
+            }
+        };
+        let list = self
+            .runtime
+            .block_on(kube.pipeline_task_runs(namespace))
+            .map_err(|e| chain::ChainError::Lookup {
+                image: what.clone(),
+                message: super::error_chain(&e),
+                transient: e.is_transient(),
+            })?;
+        let children = crate::verify::stored::pipeline_children(&list, owner);
+        for (r, why) in &children.skipped {
+            // Listed by pipeline, most are other runs': only owned ones are worth a warning.
+            if run.uid.is_some() {
+                tracing::warn!("TaskRun {r} ({what}): {why}");
+            }
+        }
+        let mut out = Vec::new();
+        for stored in children.attestations {
+            // Candidates first (the statement as claimed), then verified.
+            let claimed = Envelope::from_json(&stored.envelope)
+                .ok()
+                .and_then(|e| serde_json::from_slice::<serde_json::Value>(&e.payload).ok());
+            if !claimed.is_some_and(|st| run.binds_statement(&st)) {
+                continue;
+            }
+            let location = format!("TaskRun {} (tekton storage)", stored.run);
+            let mut annotations = std::collections::BTreeMap::new();
+            if !stored.certificate_pem.is_empty() {
+                annotations.insert(
+                    crate::oci::manifest::ANNOTATION_CERTIFICATE.to_owned(),
+                    stored.certificate_pem.clone(),
+                );
+                annotations.insert(
+                    crate::oci::manifest::ANNOTATION_CHAIN.to_owned(),
+                    stored.chain_pem.clone(),
+                );
+            }
+            let layer = crate::oci::manifest::Descriptor {
+                media_type: crate::oci::manifest::DSSE_ENVELOPE.to_owned(),
+                digest: format!(
+                    "sha256:{}",
+                    hex::encode(ArtifactRef::Bytes(&stored.envelope).sha256())
+                ),
+                size: i64::try_from(stored.envelope.len()).unwrap_or(i64::MAX),
+                artifact_type: None,
+                annotations,
+            };
+            let bundle = match crate::oci::cosign::legacy_layer_bundle(&layer, &stored.envelope) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!("{location}: {}", super::error_chain(&e));
+                    continue;
+                }
+            };
+            match self.verify_logged(&bundle, None, &what, &location)? {
+                Ok(v) => out.extend(chain_attestation(v, location)),
+                Err(e) => tracing::warn!("{location}: {}", super::error_chain(&e)),
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -1673,6 +2013,15 @@ fn walk_chain(
     let options = chain::Options {
         max_depth: args.chain_depth,
     };
+    let kube = args
+        .kubeconfig
+        .as_deref()
+        .map(|p| KubeClient::from_env(Some(Path::new(p)).filter(|_| !p.is_empty())))
+        .transpose()
+        .map_err(|e| Failure::Error {
+            check: "usage",
+            message: format!("--kubeconfig: {}", super::error_chain(&e)),
+        })?;
     let chain_error = |e: &chain::ChainError| Failure::Error {
         check: "chain",
         message: super::error_chain(e),
@@ -1685,6 +2034,7 @@ fn walk_chain(
                 rekors: &rekors,
                 policy,
                 runtime: &runtime,
+                runs: kube.as_ref().map(|k| (k, args.run_namespace.as_deref())),
             };
             chain::walk(image, &source, options)
         }
@@ -1699,6 +2049,7 @@ fn walk_chain(
                 rekors: &rekors,
                 policy,
                 runtime: &runtime,
+                runs: kube.as_ref().map(|k| (k, args.run_namespace.as_deref())),
             };
             chain::walk(image, &source, options)
         }
@@ -1780,6 +2131,7 @@ mod tests {
             build_type: None,
             params: Vec::new(),
             max_age: None,
+            require_latest_of: None,
             threshold: None,
             policies: Vec::new(),
             sarif: None,
@@ -1790,6 +2142,8 @@ mod tests {
             chain_depth: chain::DEFAULT_DEPTH,
             layout: None,
             layout_key: Vec::new(),
+            kubeconfig: None,
+            run_namespace: None,
             wait: None,
         }
     }
@@ -1836,6 +2190,36 @@ mod tests {
         assert_eq!(outcome(&a), Outcome::Error);
         a.bundle = None;
         assert_eq!(outcome(&a), Outcome::Error);
+    }
+
+    #[test]
+    fn require_latest_of_only_for_images_and_online() {
+        use clap::Parser as _;
+        let parse = |extra: &[&str]| {
+            let args: Vec<&str> = [
+                "hallmark",
+                "verify",
+                "r.example/a@sha256:00",
+                "--key",
+                "k.pub",
+                "--require-latest-of",
+                "release",
+            ]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+            crate::cli::Cli::try_parse_from(args)
+        };
+        assert!(parse(&[]).is_ok());
+        assert!(parse(&["--max-age", "7d", "--rekor-url", "https://r"]).is_ok());
+        for extra in [
+            &["--offline"][..],
+            &["--envelope", "e.json"],
+            &["--bundle", "b.json"],
+        ] {
+            assert!(parse(extra).is_err(), "{extra:?}");
+        }
     }
 
     #[test]

@@ -227,6 +227,33 @@ impl Verifier {
         artifact: ArtifactRef<'_>,
         policy: &Policy,
     ) -> Result<Verification, VerifyError> {
+        self.verify_inner(bundle, Some(artifact), policy)
+    }
+
+    /// Verify a DSSE attestation `bundle` against `policy` without binding it to an
+    /// artifact: every check of [`Verifier::verify`] except that the statement names a
+    /// given digest among its subjects. For attestations found by their run rather than by
+    /// an artifact (`verify --chain --kubeconfig`: a TaskRun's `tekton` storage
+    /// annotations), which the caller binds to the run itself.
+    ///
+    /// # Errors
+    ///
+    /// The first failed check, as a [`VerifyError`]; a message signature is
+    /// [`VerifyError::Unsupported`] (it means nothing without its artifact).
+    pub fn verify_unbound(
+        &self,
+        bundle: &Bundle,
+        policy: &Policy,
+    ) -> Result<Verification, VerifyError> {
+        self.verify_inner(bundle, None, policy)
+    }
+
+    fn verify_inner(
+        &self,
+        bundle: &Bundle,
+        artifact: Option<ArtifactRef<'_>>,
+        policy: &Policy,
+    ) -> Result<Verification, VerifyError> {
         let version = bundle.version().map_err(VerifyError::Bundle)?;
         let material = bundle.material().map_err(VerifyError::Bundle)?;
         let content = bundle.content().map_err(VerifyError::Bundle)?;
@@ -305,6 +332,11 @@ impl Verifier {
                         expected: want.as_uri().to_owned(),
                     });
                 }
+                let Some(artifact) = artifact else {
+                    return Err(VerifyError::Unsupported(
+                        "a message signature cannot be verified without its artifact".into(),
+                    ));
+                };
                 let sha256 = artifact.sha256();
                 if let Some(d) = &ms.message_digest {
                     if d.algorithm != HashAlgorithm::Sha2_256 {
@@ -460,7 +492,10 @@ impl Verifier {
         let content = match (signed, content) {
             (Some(done), _) => done,
             (None, Content::DsseEnvelope(env)) => {
-                let mut p = EnvelopePolicy::new(&artifact);
+                let mut p = match &artifact {
+                    Some(a) => EnvelopePolicy::new(a),
+                    None => EnvelopePolicy::any_subject(),
+                };
                 p.predicate_type.clone_from(&policy.predicate_type);
                 BundleVerification::Attestation(verify_envelope(env, &vkey, &p)?)
             }
