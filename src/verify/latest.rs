@@ -511,6 +511,9 @@ async fn statements_in_repository<F: Fetcher>(
     image: &ImageRef,
     wanted: &BTreeMap<[u8; 32], Vec<usize>>,
 ) -> Result<Vec<([u8; 32], serde_json::Value)>, LatestError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
     let repo = &image.repository;
     let registry = |what: String| move |source| LatestError::Registry { what, source };
     let tags = fetcher
@@ -822,6 +825,158 @@ mod tests {
             decide(&ours, Some(100), &tie, "release", &r).0,
             Verdict::Latest
         );
+    }
+
+    /// A repository over fixtures: tags, manifests by tag or digest, blobs by digest.
+    #[derive(Default)]
+    struct FakeRepo {
+        tags: Vec<String>,
+        manifests: BTreeMap<String, Vec<u8>>,
+        blobs: BTreeMap<String, Vec<u8>>,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Fetcher for FakeRepo {
+        async fn manifest(
+            &self,
+            _repo: &Repository,
+            reference: &str,
+        ) -> Result<Option<crate::oci::Fetched>, OciError> {
+            if let Ok(mut a) = self.asked.lock() {
+                a.push(reference.to_owned());
+            }
+            Ok(self.manifests.get(reference).map(|b| crate::oci::Fetched {
+                bytes: b.clone(),
+                digest: Digest::of(b),
+                media_type: None,
+            }))
+        }
+
+        async fn blob(
+            &self,
+            _repo: &Repository,
+            descriptor: &crate::oci::manifest::Descriptor,
+            _limit: usize,
+        ) -> Result<Vec<u8>, OciError> {
+            self.blobs
+                .get(&descriptor.digest)
+                .cloned()
+                .ok_or_else(|| OciError::Malformed {
+                    what: descriptor.digest.clone(),
+                    reason: "no such blob".into(),
+                })
+        }
+
+        async fn referrers(
+            &self,
+            _repo: &Repository,
+            _subject: &Digest,
+        ) -> Result<Option<Vec<u8>>, OciError> {
+            Ok(None)
+        }
+
+        async fn tags(&self, _repo: &Repository, limit: usize) -> Result<Vec<String>, OciError> {
+            Ok(self.tags.iter().take(limit).cloned().collect())
+        }
+    }
+
+    /// A legacy `.att` manifest with one DSSE envelope layer over `payload`; the blob.
+    fn att(payload: &[u8]) -> (Vec<u8>, String, Vec<u8>) {
+        use base64::Engine as _;
+        let envelope = json!({
+            "payloadType": "application/vnd.in-toto+json",
+            "payload": base64::engine::general_purpose::STANDARD.encode(payload),
+            "signatures": [{"keyid": "", "sig": "AAAA"}]
+        })
+        .to_string()
+        .into_bytes();
+        let digest = Digest::of(&envelope).to_string();
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": format!("sha256:{}", hex('c')), "size": 2},
+            "layers": [{"mediaType": crate::oci::manifest::DSSE_ENVELOPE,
+                "digest": digest, "size": envelope.len()}]
+        })
+        .to_string()
+        .into_bytes();
+        (manifest, digest, envelope)
+    }
+
+    #[test]
+    fn statements_are_found_in_the_repository_by_payload_hash() {
+        let ours = image('e');
+        let name = "reg.example:5000/team/app";
+        // Digest a: named by its `.att` tag. Digest of `v7`: resolved from the tag; its
+        // attestation is under the `.att` tag of that digest.
+        let payload_a = v02("release", name, &hex('a'), None)
+            .to_string()
+            .into_bytes();
+        let payload_b = v02("release", name, &hex('b'), None)
+            .to_string()
+            .into_bytes();
+        let image_b = b"{\"schemaVersion\":2}".to_vec();
+        let digest_b = Digest::of(&image_b);
+        let mut repo = FakeRepo::default();
+        for (payload, d) in [
+            (&payload_a, format!("sha256:{}", hex('a'))),
+            (&payload_b, digest_b.to_string()),
+        ] {
+            let (manifest, blob_digest, blob) = att(payload);
+            let d = Digest::parse(&d).unwrap_or_else(|e| panic!("{e}"));
+            repo.manifests
+                .insert(crate::oci::manifest::attestation_tag(&d), manifest);
+            repo.blobs.insert(blob_digest, blob);
+        }
+        repo.manifests.insert("v7".into(), image_b);
+        repo.tags = vec![
+            format!("sha256-{}.att", hex('a')),
+            format!("sha256-{}.att", digest_b.hex()),
+            // Ours is never read.
+            format!("sha256-{}.att", hex('e')),
+            "v7".into(),
+        ];
+        let hash = |p: &[u8]| ArtifactRef::Bytes(p).sha256();
+        let wanted: BTreeMap<[u8; 32], Vec<usize>> = [
+            (hash(&payload_a), vec![0]),
+            (hash(&payload_b), vec![1]),
+            ([9; 32], vec![2]),
+        ]
+        .into_iter()
+        .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let found = runtime
+            .block_on(statements_in_repository(&repo, &ours, &wanted))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let hashes: BTreeSet<[u8; 32]> = found.iter().map(|(h, _)| *h).collect();
+        assert_eq!(
+            hashes,
+            [hash(&payload_a), hash(&payload_b)].into_iter().collect()
+        );
+        for (h, statement) in &found {
+            let want = if *h == hash(&payload_a) {
+                hex('a')
+            } else {
+                hex('b')
+            };
+            assert_eq!(statement["subject"][0]["digest"]["sha256"], want.as_str());
+        }
+        let asked = repo.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        assert!(asked.contains(&"v7".to_owned()), "{asked:?}");
+        assert!(
+            !asked.iter().any(|a| a.contains(&hex('e'))),
+            "the presented image's own attestations are not read again: {asked:?}"
+        );
+        // Nothing wanted: the repository is not read.
+        repo.asked.lock().map(|mut a| a.clear()).unwrap_or_default();
+        let none = runtime
+            .block_on(statements_in_repository(&repo, &ours, &BTreeMap::new()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.is_empty());
+        assert!(repo.asked.lock().is_ok_and(|a| a.is_empty()));
     }
 
     #[test]
