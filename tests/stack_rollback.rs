@@ -14,6 +14,9 @@
 //!   log) cannot be read: reported, not counted; a newer build logged as an `intoto` entry
 //!   (the log stores the statement) denies v2, found through the log alone.
 //!
+//! Keyless, the search is by the certificate's email SAN: of two builds attested by one
+//! Fulcio identity the newer passes and the older is denied.
+//!
 //! Chains is stopped for the duration (it signs every finished TaskRun). Needs the stack
 //! (`eval "$(tests/stack/env)"`); skipped without it unless `HALLMARK_REQUIRE_STACK=1`.
 #![allow(clippy::panic, clippy::expect_used)] // Tests report failures by panicking.
@@ -94,6 +97,19 @@ fn build(
 /// `hallmark attest IMAGE` with the controller's key: an SLSA v0.2 provenance of a run of
 /// `pipeline` that finished at `finished`, with `extra` flags.
 fn attest(ctx: &Ctx<'_>, image: &str, pipeline: &str, finished: &str, extra: &[&str]) {
+    let key = ctx.key.to_string_lossy().into_owned();
+    attest_as(ctx, image, pipeline, finished, &["--key", &key], extra);
+}
+
+/// [`attest`] with the `signer` flags (`--key K`, or `--keyless ...`).
+fn attest_as(
+    ctx: &Ctx<'_>,
+    image: &str,
+    pipeline: &str,
+    finished: &str,
+    signer: &[&str],
+    extra: &[&str],
+) {
     let predicate = json!({
         "builder": {"id": "https://tekton.dev/chains/v2"},
         "buildType": "tekton.dev/v1/TaskRun",
@@ -104,7 +120,6 @@ fn attest(ctx: &Ctx<'_>, image: &str, pipeline: &str, finished: &str, extra: &[&
     });
     let file = ctx.dir.join("predicate.json");
     std::fs::write(&file, predicate.to_string()).expect("predicate");
-    let key = ctx.key.to_string_lossy().into_owned();
     let file = file.to_string_lossy().into_owned();
     let mut args = vec![
         "attest",
@@ -113,13 +128,14 @@ fn attest(ctx: &Ctx<'_>, image: &str, pipeline: &str, finished: &str, extra: &[&
         &file,
         "--type",
         "slsaprovenance",
-        "--key",
-        &key,
-        "--rekor-url",
-        &ctx.s.rekor,
         "--trusted-root",
         &ctx.s.trusted_root,
     ];
+    // A signing config names the log itself.
+    if !signer.contains(&"--signing-config") {
+        args.extend(["--rekor-url", &ctx.s.rekor]);
+    }
+    args.extend_from_slice(signer);
     args.extend_from_slice(extra);
     ok(
         &run(ctx.dir, HM, &args, &[("COSIGN_PASSWORD", CANARY)]),
@@ -328,4 +344,124 @@ fn an_older_build_is_a_rollback() {
          max-age 1d denies the 2-day-old build, 7d passes it; 1 unreadable newer entry \
          reported; an intoto-logged newer build found in the log"
     );
+}
+
+/// Keyless: the signer's entries are searched by the certificate's email SAN. Two builds
+/// of one repository attested by one email identity (Fulcio, the stack's OIDC issuer): the
+/// newer passes, the older is denied naming it; another identity's newer build does not
+/// count.
+#[test]
+fn keyless_builds_are_searched_by_email() {
+    let Some(s) = stack() else { return };
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let (Some(mint), Some(issuer), Some(signing_config)) = (
+        var("HALLMARK_STACK_MINT_TOKEN"),
+        var("HALLMARK_STACK_OIDC_ISSUER"),
+        var("HALLMARK_STACK_SIGNING_CONFIG"),
+    ) else {
+        assert!(
+            std::env::var("HALLMARK_REQUIRE_STACK").as_deref() != Ok("1"),
+            "HALLMARK_REQUIRE_STACK=1 but the stack's OIDC issuer is not in the env"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let ctx = Ctx::setup(&s, dir, "hm-rollback-kl", 19760);
+    let pid = std::process::id();
+    let who = format!("release-{pid}@hallmark.test");
+    let other = format!("someone-{pid}@hallmark.test");
+    // The stack's signing config, with only its Rekor v1 (Rekor v2 has no search).
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(&signing_config).expect("signing config"))
+            .expect("signing config JSON");
+    if let Some(logs) = config["rekorTlogUrls"].as_array_mut() {
+        logs.retain(|l| l["majorApiVersion"] == 1);
+    }
+    assert_eq!(
+        config["rekorTlogUrls"][0]["url"],
+        s.rekor.as_str(),
+        "{config:#}"
+    );
+    let signing_config = dir.join("signing_config.json");
+    std::fs::write(&signing_config, config.to_string()).expect("write");
+    let signing_config = signing_config.to_string_lossy().into_owned();
+    let attest_keyless = |image: &str, as_who: &str, finished: &str| {
+        let token = stdout(&run(dir, &mint, &[as_who], &[]));
+        assert_eq!(token.split('.').count(), 3, "minting a token: `{token}`");
+        attest_as(
+            &ctx,
+            image,
+            RELEASE,
+            finished,
+            &[
+                "--keyless",
+                "--identity-token",
+                &token,
+                "--signing-config",
+                &signing_config,
+            ],
+            &[],
+        );
+    };
+    let name = format!("rollback-keyless-{pid}");
+    let old = ctx.image(&name);
+    let new = ctx.image(&name);
+    let foreign = ctx.image(&name);
+    attest_keyless(&old, &who, &rfc3339_ago(3600));
+    attest_keyless(&new, &who, &rfc3339_ago(60));
+    // Another identity's newer "build" of the same repository and pipeline.
+    attest_keyless(&foreign, &other, &rfc3339_ago(0));
+    let verify_as = |image: &str| {
+        let out = run(
+            dir,
+            HM,
+            &[
+                "verify",
+                image,
+                "--certificate-identity",
+                &who,
+                "--certificate-oidc-issuer",
+                &issuer,
+                "--trusted-root",
+                &s.trusted_root,
+                "--rekor-url",
+                &s.rekor,
+                "--require-latest-of",
+                RELEASE,
+                "-o",
+                "json",
+            ],
+            &[],
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}\n{}",
+                stdout(&out),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), report)
+    };
+    let (code, report) = verify_as(&new);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(
+        report["latest"]["searchedBy"],
+        format!("email {who}"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["latest"]["newest"]["image"],
+        new.as_str(),
+        "{report:#}"
+    );
+    let (code, report) = verify_as(&old);
+    assert_eq!(code, Some(1), "{report:#}");
+    let (check, message) = reason(&report);
+    assert_eq!(check, "require-latest-of", "{report:#}");
+    assert!(
+        message.contains(&new),
+        "names the newer build ({new}): {message}"
+    );
+    eprintln!("stack_rollback: keyless, searched by email {who}: newer passes, older denied");
 }
