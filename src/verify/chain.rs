@@ -150,19 +150,19 @@ pub struct TaskTiming {
 }
 
 impl PipelineRunRef {
-    /// Whether a TaskRun's provenance belongs to this PipelineRun: its
-    /// `tekton.dev/pipelineTask` is one of the recorded tasks, and its start and finish
-    /// times are that task's (to the second, as both are written). Without a recorded
-    /// time on either side it does not match. With only a uid (SLSA v1, no task list), the
-    /// source's owner check is all there is, and any TaskRun matches.
-    /// [`PipelineRunRef::binds`] for a statement as JSON: whether it is TaskRun provenance
-    /// that belongs to this PipelineRun. For a source to pick candidates before it
-    /// verifies them (the walk checks again).
+    /// Whether a statement (JSON) is the provenance of a TaskRun that belongs to this
+    /// PipelineRun: its `tekton.dev/pipelineTask` is one of the recorded tasks, and its
+    /// start and finish times are that task's (to the second, as both are written).
+    /// Without a recorded time on either side it does not match. With only a uid (SLSA
+    /// v1, no task list), the source's owner check is all there is, and any TaskRun
+    /// matches. A source uses it to pick candidates before it verifies them; the walk
+    /// checks again.
     #[must_use]
     pub fn binds_statement(&self, statement: &Value) -> bool {
         parse_provenance(statement).is_some_and(|p| p.kind == RunKind::TaskRun && self.binds(&p))
     }
 
+    /// [`PipelineRunRef::binds_statement`] for parsed provenance.
     fn binds(&self, child: &Provenance) -> bool {
         if self.tasks.is_empty() {
             return self.uid.is_some();
