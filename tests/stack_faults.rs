@@ -285,6 +285,35 @@ async fn every_fault_names_its_cause() {
         );
     }
 
+    // A registry that fails once (a 500 on the first manifest write, on the first blob
+    // upload): the request is sent again and the attestation is published.
+    for (i, (method, path)) in [("PUT", "/manifests/"), ("POST", "/blobs/uploads")]
+        .into_iter()
+        .enumerate()
+    {
+        let (real, via, digest) = image(&format!("once-{i}"));
+        proxy.set(Fault::ServerErrorOnce, Some(method), path);
+        let out = attest(&via, &[]).await.unwrap_or_else(|e| panic!("{e}"));
+        let hits = proxy.hits();
+        proxy.set(Fault::None, None, "");
+        assert!(hits > 1, "{method} {path}: the failure was not retried ({hits} hits)");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{method} {path}: one 500 must not fail the publication: {}",
+            text(&out)
+        );
+        let (repo, _) = real.split_once('@').unwrap_or_default();
+        let tag = digest.replace(':', "-");
+        assert!(
+            run(&dir, &crane, &["manifest", &format!("{repo}:{tag}.att")])
+                .status
+                .success(),
+            "{method} {path}: the .att was published"
+        );
+        eprintln!("stack_faults: attest, one HTTP 500 on {method} {path}: retried, published");
+    }
+
     // Rekor behind the proxy: a failing or garbled log must stop the publication.
     let (Some(rekor), Some(root)) = (
         env("HALLMARK_STACK_REKOR_URL"),

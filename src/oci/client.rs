@@ -84,6 +84,16 @@ pub struct RegistryClient {
 /// Blobs up to this size are uploaded without a `HEAD` first on registries that take a
 /// single-`POST` upload: one request either way, and the upload leaves no doubt.
 const SMALL_BLOB: usize = 64 << 10;
+/// How many times a request is sent when the registry answers 429, 500, 502, 503 or 504,
+/// or cannot be connected to (not after a timeout: that already took long).
+const REQUEST_ATTEMPTS: usize = 3;
+/// The wait before the second attempt (then 4 times longer).
+const RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Statuses worth another try.
+fn retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+}
 
 const USER_AGENT: &str = concat!("hallmark/", env!("CARGO_PKG_VERSION"));
 
@@ -297,7 +307,28 @@ impl RegistryClient {
             }
             r
         };
-        let send = |r: reqwest::RequestBuilder| async {
+        // A busy or briefly failing registry (docker-registry answers concurrent writes of
+        // one tag with a 500 now and then) gets a few more tries: every request here can
+        // be sent again (reads, content-addressed blobs, a manifest under a tag).
+        let send = |r: reqwest::RequestBuilder| async move {
+            let mut delay = RETRY_DELAY;
+            for _ in 1..REQUEST_ATTEMPTS {
+                let Some(again) = r.try_clone() else { break };
+                match again.send().await {
+                    Ok(resp) if !retryable_status(resp.status()) => return Ok(resp),
+                    Err(e) if !e.is_connect() => {
+                        return Err(OciError::Request {
+                            registry: repo.registry.clone(),
+                            url: url.to_owned(),
+                            source: e,
+                        });
+                    }
+                    _ => {
+                        tokio::time::sleep(delay).await;
+                        delay *= 4;
+                    }
+                }
+            }
             r.send().await.map_err(|source| OciError::Request {
                 registry: repo.registry.clone(),
                 url: url.to_owned(),

@@ -1,7 +1,7 @@
 //! A fault-injecting HTTP proxy for tests: it forwards to a real registry (or Rekor) and,
 //! for requests whose path contains a chosen fragment, replaces the answer with a fault:
 //! a non-JSON manifest, a manifest of the wrong media type, a blob whose bytes do not
-//! match its digest, a 500, or no answer within the client's timeout.
+//! match its digest, a 500 (always, or once), or no answer within the client's timeout.
 //!
 //! HTTP/1.1 only, one request per connection (`Connection: close`); enough for reqwest and
 //! hallmark, not a general proxy. TLS connections (a client probing HTTPS) are closed.
@@ -26,6 +26,9 @@ pub enum Fault {
     BadBlobDigest,
     /// HTTP 500 with a plain-text body.
     ServerError,
+    /// HTTP 500 for the first matching request only; later ones are forwarded (a registry
+    /// that fails once, as docker-registry does now and then under concurrent writes).
+    ServerErrorOnce,
     /// Hold the connection this long before closing it without an answer.
     Timeout(Duration),
 }
@@ -166,10 +169,15 @@ async fn serve(
                 .is_none_or(|m| m.eq_ignore_ascii_case(&method))
     });
     let fault = if applies {
-        if let Ok(mut h) = hits.lock() {
+        let first = hits.lock().is_ok_and(|mut h| {
             *h += 1;
+            *h == 1
+        });
+        match active.map_or(Fault::None, |r| r.fault) {
+            Fault::ServerErrorOnce if first => Fault::ServerError,
+            Fault::ServerErrorOnce => Fault::None,
+            f => f,
         }
-        active.map_or(Fault::None, |r| r.fault)
     } else {
         Fault::None
     };
