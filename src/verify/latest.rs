@@ -504,8 +504,9 @@ pub async fn check<L: TransparencyLog, F: Fetcher>(
 }
 
 /// The statements in the image's repository whose payload SHA-256 is among `wanted`:
-/// the attestations of the digests the repository's tags name or resolve to (at most
-/// [`MAX_CANDIDATES`], read until every wanted hash is found).
+/// the attestations of the digests the repository's tags name, then of those its other
+/// tags resolve to (at most [`MAX_CANDIDATES`] digests, read until every wanted hash is
+/// found).
 async fn statements_in_repository<F: Fetcher>(
     fetcher: &F,
     image: &ImageRef,
@@ -520,30 +521,33 @@ async fn statements_in_repository<F: Fetcher>(
         .tags(repo, MAX_TAGS)
         .await
         .map_err(registry(format!("the tags of {repo}")))?;
-    let (mut digests, others) = candidates(&tags, &image.digest);
-    let mut seen: BTreeSet<Digest> = digests.iter().cloned().collect();
-    for tag in others {
-        if digests.len() >= MAX_CANDIDATES {
-            break;
-        }
-        let fetched = fetcher
-            .manifest(repo, &tag)
-            .await
-            .map_err(registry(format!("{repo}:{tag}")))?;
-        if let Some(f) = fetched
-            && f.digest != image.digest
-            && seen.insert(f.digest.clone())
-        {
-            digests.push(f.digest);
-        }
-    }
-    digests.truncate(MAX_CANDIDATES);
+    let (direct, others) = candidates(&tags, &image.digest);
+    let mut seen: BTreeSet<Digest> = direct.iter().cloned().collect();
     let mut found = Vec::new();
     let mut missing: BTreeSet<[u8; 32]> = wanted.keys().copied().collect();
-    for digest in digests {
-        if missing.is_empty() {
-            break;
-        }
+    let mut read = 0;
+    // The digests the tags name first; the other tags are resolved only while hashes are
+    // still missing.
+    let mut others = others.into_iter();
+    let mut direct = direct.into_iter();
+    while !missing.is_empty() && read < MAX_CANDIDATES {
+        let digest = match direct.next() {
+            Some(d) => d,
+            None => {
+                let Some(tag) = others.next() else { break };
+                let fetched = fetcher
+                    .manifest(repo, &tag)
+                    .await
+                    .map_err(registry(format!("{repo}:{tag}")))?;
+                match fetched {
+                    Some(f) if f.digest != image.digest && seen.insert(f.digest.clone()) => {
+                        f.digest
+                    }
+                    _ => continue,
+                }
+            }
+        };
+        read += 1;
         let candidate = image.with_digest(digest);
         let discovery = find_attestations(fetcher, &candidate)
             .await
@@ -908,7 +912,7 @@ mod tests {
     fn statements_are_found_in_the_repository_by_payload_hash() {
         let ours = image('e');
         let name = "reg.example:5000/team/app";
-        // Digest a: named by its `.att` tag. Digest of `v7`: resolved from the tag; its
+        // Digest a: named by its `.att` tag. The digest of `v7`: resolved from the tag; its
         // attestation is under the `.att` tag of that digest.
         let payload_a = v02("release", name, &hex('a'), None)
             .to_string()
@@ -930,9 +934,10 @@ mod tests {
             repo.blobs.insert(blob_digest, blob);
         }
         repo.manifests.insert("v7".into(), image_b);
+        // b's `.att` tag is not listed (a registry that hides it, say): only `v7` leads
+        // to it.
         repo.tags = vec![
             format!("sha256-{}.att", hex('a')),
-            format!("sha256-{}.att", digest_b.hex()),
             // Ours is never read.
             format!("sha256-{}.att", hex('e')),
             "v7".into(),
@@ -970,6 +975,15 @@ mod tests {
             !asked.iter().any(|a| a.contains(&hex('e'))),
             "the presented image's own attestations are not read again: {asked:?}"
         );
+        // What the named digests hold is found without resolving other tags.
+        repo.asked.lock().map(|mut a| a.clear()).unwrap_or_default();
+        let only_a: BTreeMap<[u8; 32], Vec<usize>> = [(hash(&payload_a), vec![0])].into();
+        let found = runtime
+            .block_on(statements_in_repository(&repo, &ours, &only_a))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(found.len(), 1);
+        let asked = repo.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        assert!(!asked.contains(&"v7".to_owned()), "{asked:?}");
         // Nothing wanted: the repository is not read.
         repo.asked.lock().map(|mut a| a.clear()).unwrap_or_default();
         let none = runtime
