@@ -785,7 +785,10 @@ fn expired_certificate_is_denied() {
         "an expired certificate with a backdated integrated time and no SET",
         &verify(dir, &s, &refs[2], &args),
         "timestamp",
-        &["no verified signing time", "integrated time signed by its SET"],
+        &[
+            "no verified signing time",
+            "integrated time signed by its SET",
+        ],
     );
 }
 

@@ -296,7 +296,10 @@ async fn every_fault_names_its_cause() {
         let out = attest(&via, &[]).await.unwrap_or_else(|e| panic!("{e}"));
         let hits = proxy.hits();
         proxy.set(Fault::None, None, "");
-        assert!(hits > 1, "{method} {path}: the failure was not retried ({hits} hits)");
+        assert!(
+            hits > 1,
+            "{method} {path}: the failure was not retried ({hits} hits)"
+        );
         assert_eq!(
             out.status.code(),
             Some(0),
