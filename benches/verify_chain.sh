@@ -26,28 +26,10 @@ set -euo pipefail
 export LC_ALL=C
 
 RUNS=${1:-11}
-case $RUNS in '' | *[!0-9]*) echo "usage: $0 [RUNS]" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=benches/lib/measure.sh
 . "$ROOT/benches/lib/measure.sh"
-: "${HALLMARK_STACK_REGISTRY:?run eval \"\$(tests/stack/env)\" first (needs the stack)}"
-: "${HALLMARK_STACK_REKOR_URL:?}" "${HALLMARK_STACK_REKOR_PUBKEY:?}" "${HALLMARK_STACK_TRUSTED_ROOT:?}"
-: "${HALLMARK_STACK_COSIGN_V2:?}" "${HALLMARK_STACK_CRANE:?}"
-command -v /usr/bin/time >/dev/null || apt-get install -y time >&2
-[ "${BASH_VERSINFO[0]}" -ge 5 ] || { echo "needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; }
-if [ -n "${HALLMARK_BIN:-}" ]; then
-  HALLMARK=$HALLMARK_BIN
-else
-  (cd "$ROOT" && cargo build --quiet --release --bin hallmark)
-  HALLMARK="$ROOT/target/release/hallmark"
-fi
-COSIGN=$HALLMARK_STACK_COSIGN_V2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-export COSIGN_PASSWORD=bench-$RANDOM
-"$HALLMARK" generate-key-pair --output-key-prefix key >/dev/null 2>&1
-"$HALLMARK" generate-key-pair --output-key-prefix other >/dev/null 2>&1
+bench_init "$RUNS" "$ROOT"
 push() {
   echo "bench $1 $$ $RANDOM" >layer.txt && tar -cf layer.tar layer.txt
   "$HALLMARK_STACK_CRANE" append -f layer.tar -t "$HALLMARK_STACK_REGISTRY/bench/chain-$1:$$" >/dev/null 2>&1
@@ -92,7 +74,6 @@ hallmark_bench() { hallmark_cmd key.pub; }
 cosign_bench() { cosign_cmd key.pub; }
 export HALLMARK COSIGN A B HALLMARK_STACK_TRUSTED_ROOT HALLMARK_STACK_REKOR_URL HALLMARK_STACK_REKOR_PUBKEY
 export -f hallmark_cmd cosign_cmd hallmark_bench cosign_bench
-BENCH_TMP=$work
 bench_measure "$RUNS" hallmark cosign
 bench_table hallmark cosign
 echo "$(bench_ratio cosign hallmark)  ($RUNS rounds; hallmark: B, A and the links; cosign: B, then A)"

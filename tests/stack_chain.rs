@@ -20,9 +20,23 @@ use support::peers::{ok, run, stdout};
 const COMMIT: &str = "4f9c2b7e1d3a5c6b8e0f1a2b3c4d5e6f7a8b9c0d";
 const GIT_URL: &str = "https://git.example/hallmark/app.git";
 
-/// Create a TaskRun of pipeline task `task` in PipelineRun `pr` with the given string or
-/// object results, and finish it.
+/// Create a TaskRun of pipeline task `task` in PipelineRun `pr` of pipeline `hm-chain`
+/// with the given string or object results, and finish it.
 fn child(ctx: &Ctx<'_>, pr: &str, task: &str, results: &[(&str, String)]) {
+    task_run(ctx, "hm-chain", pr, task, results, None);
+}
+
+/// Create a TaskRun of pipeline task `task` in PipelineRun `pr` of `pipeline`, owned by
+/// the PipelineRun of uid `owner` if given, with the given string or object results, and
+/// finish it.
+fn task_run(
+    ctx: &Ctx<'_>,
+    pipeline: &str,
+    pr: &str,
+    task: &str,
+    results: &[(&str, String)],
+    owner: Option<&str>,
+) {
     let name = format!("{pr}-{task}");
     let declared: Vec<Value> = results
         .iter()
@@ -35,15 +49,19 @@ fn child(ctx: &Ctx<'_>, pr: &str, task: &str, results: &[(&str, String)]) {
             json!({"name": n, "type": kind})
         })
         .collect();
-    let tr = json!({
+    let mut tr = json!({
         "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
         "metadata": {"name": name, "namespace": ctx.ns, "labels": {
-            "tekton.dev/pipeline": "hm-chain",
+            "tekton.dev/pipeline": pipeline,
             "tekton.dev/pipelineRun": pr,
             "tekton.dev/pipelineTask": task,
         }},
         "spec": {"taskSpec": {"results": declared, "steps": []}}
     });
+    if let Some(uid) = owner {
+        tr["metadata"]["ownerReferences"] = json!([{"apiVersion": "tekton.dev/v1",
+            "kind": "PipelineRun", "name": pr, "uid": uid, "controller": true}]);
+    }
     ok(
         &ctx.kubectl_stdin(&["create", "-f", "-"], &tr.to_string()),
         &format!("creating TaskRun {name}"),
@@ -114,13 +132,10 @@ fn chain_from_an_image_back_to_its_git_commit() {
         ("CHAINS-GIT_URL", GIT_URL.to_owned()),
         ("CHAINS-GIT_COMMIT", COMMIT.to_owned()),
     ];
-    child(&ctx, pr, "clone", &git);
     let mut build = git.clone();
     build.extend(image_results(&a));
-    child(&ctx, pr, "build", &build);
     let mut package = image_results(&b);
     package.push(input_of(&a));
-    child(&ctx, pr, "package", &package);
     let task = |name: &str, after: Option<&str>| {
         let mut t = json!({"name": name, "taskSpec": {"steps": []}});
         if let Some(a) = after {
@@ -129,34 +144,18 @@ fn chain_from_an_image_back_to_its_git_commit() {
         t
     };
     let (b_repo, b_digest) = b.split_once('@').expect("digest");
-    let run_json = json!({
-        "apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
-        "metadata": {"name": pr, "namespace": ctx.ns,
-            "labels": {"tekton.dev/pipeline": "hm-chain"}},
-        "spec": {"pipelineSpec": {
-            "tasks": [task("clone", None), task("build", Some("clone")),
-                task("package", Some("build"))],
-            "results": [{"name": "IMAGE_URL", "value": b_repo},
-                {"name": "IMAGE_DIGEST", "value": b_digest}]}}
-    });
-    ok(
-        &ctx.kubectl_stdin(&["create", "-f", "-"], &run_json.to_string()),
-        "create PipelineRun",
-    );
-    ok(
-        &run(
-            dir,
-            &s.complete_run,
-            &[
-                &ctx.ns,
-                "pipelinerun",
-                pr,
-                &format!("IMAGE_URL={b_repo}"),
-                &format!("IMAGE_DIGEST={b_digest}"),
-            ],
-            &[],
-        ),
-        "complete-run pipelinerun",
+    let spec = json!({
+        "tasks": [task("clone", None), task("build", Some("clone")),
+            task("package", Some("build"))],
+        "results": [{"name": "IMAGE_URL", "value": b_repo},
+            {"name": "IMAGE_DIGEST", "value": b_digest}]});
+    pipeline_run(
+        &ctx,
+        "hm-chain",
+        pr,
+        &spec,
+        &[("clone", git), ("build", build), ("package", package)],
+        &b,
     );
     // A `package` run outside the pipeline whose input is a replacement of A: same
     // repository, another digest, built by no attested step.
@@ -297,11 +296,12 @@ fn chain_from_an_image_back_to_its_git_commit() {
     ok(&out, "hallmark verify without --chain");
 }
 
-/// A PipelineRun `pr` of pipeline `hm-layout` (created first, so its TaskRuns can name it
-/// as their owner), its TaskRuns `tasks` (name, results), then the PipelineRun finished
-/// with image B as its result.
+/// A PipelineRun `pr` of `pipeline` with the inline `spec` (created first, so its TaskRuns
+/// can name it as their owner), its TaskRuns `tasks` (name, results), then the PipelineRun
+/// finished with image B as its result.
 fn pipeline_run(
     ctx: &Ctx<'_>,
+    pipeline: &str,
     pr: &str,
     spec: &Value,
     tasks: &[(&str, Vec<(&str, String)>)],
@@ -311,7 +311,7 @@ fn pipeline_run(
     let run_json = json!({
         "apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
         "metadata": {"name": pr, "namespace": ctx.ns,
-            "labels": {"tekton.dev/pipeline": "hm-layout"}},
+            "labels": {"tekton.dev/pipeline": pipeline}},
         "spec": {"pipelineSpec": spec}
     });
     ok(
@@ -323,41 +323,7 @@ fn pipeline_run(
         .expect("uid")
         .to_owned();
     for (task, results) in tasks {
-        let name = format!("{pr}-{task}");
-        let declared: Vec<Value> = results
-            .iter()
-            .map(|(n, v)| {
-                let kind = if v.starts_with('{') {
-                    "object"
-                } else {
-                    "string"
-                };
-                json!({"name": n, "type": kind})
-            })
-            .collect();
-        let tr = json!({
-            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-            "metadata": {"name": name, "namespace": ctx.ns,
-                "labels": {
-                    "tekton.dev/pipeline": "hm-layout",
-                    "tekton.dev/pipelineRun": pr,
-                    "tekton.dev/pipelineTask": task,
-                },
-                "ownerReferences": [{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
-                    "name": pr, "uid": uid, "controller": true}]},
-            "spec": {"taskSpec": {"results": declared, "steps": []}}
-        });
-        ok(
-            &ctx.kubectl_stdin(&["create", "-f", "-"], &tr.to_string()),
-            &format!("creating TaskRun {name}"),
-        );
-        let mut args = vec![ctx.ns.clone(), "taskrun".into(), name.clone()];
-        args.extend(results.iter().map(|(n, v)| format!("{n}={v}")));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ok(
-            &run(ctx.dir, &ctx.s.complete_run, &args, &[]),
-            &format!("complete-run {name}"),
-        );
+        task_run(ctx, pipeline, pr, task, results, Some(&uid));
     }
     ok(
         &run(
@@ -554,6 +520,7 @@ fn layout_of_a_three_task_pipeline() {
         }
         pipeline_run(
             &ctx,
+            "hm-layout",
             pr,
             &pipeline["spec"],
             &[("clone", git()), ("build", build), ("package", package)],

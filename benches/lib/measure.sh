@@ -1,6 +1,10 @@
-# benches/lib/measure.sh: the measuring loop the stack benchmarks share (sourced, not run).
-# Needs BENCH_TMP (a scratch directory) set by the caller.
+# benches/lib/measure.sh: what the stack benchmarks (verify_image.sh, verify_chain.sh)
+# share: set-up and the measuring loop (sourced, not run).
 #
+# bench_init RUNS ROOT         checks RUNS (a number), the stack's env, GNU time and bash >= 5;
+#   sets HALLMARK (HALLMARK_BIN, else ROOT's target/release/hallmark, built), COSIGN (cosign
+#   v2), BENCH_TMP (a scratch directory removed at exit, made the current directory),
+#   COSIGN_PASSWORD, and writes the key pairs key.{key,pub} and other.{key,pub} there.
 # bench_measure RUNS TOOL...   RUNS rounds; each round runs every TOOL's `TOOL_bench` shell
 #   function once (in a fresh `bash -c`: export the function with `export -f`, and the
 #   variables it reads; it runs in the current directory), in an order
@@ -13,6 +17,29 @@
 # shellcheck shell=bash
 
 declare -A BENCH_WALL BENCH_RSS
+
+bench_init() {
+  case $1 in '' | *[!0-9]*) echo "usage: $0 [RUNS]" >&2; exit 2 ;; esac
+  : "${HALLMARK_STACK_REGISTRY:?run eval \"\$(tests/stack/env)\" first (needs the stack)}"
+  : "${HALLMARK_STACK_REKOR_URL:?}" "${HALLMARK_STACK_REKOR_PUBKEY:?}" "${HALLMARK_STACK_TRUSTED_ROOT:?}"
+  : "${HALLMARK_STACK_COSIGN_V2:?}" "${HALLMARK_STACK_CRANE:?}"
+  command -v /usr/bin/time >/dev/null || apt-get install -y time >&2
+  [ "${BASH_VERSINFO[0]}" -ge 5 ] || { echo "needs bash >= 5 (EPOCHREALTIME)" >&2; exit 2; }
+  if [ -n "${HALLMARK_BIN:-}" ]; then
+    HALLMARK=$HALLMARK_BIN
+  else
+    (cd "$2" && cargo build --quiet --release --bin hallmark)
+    HALLMARK="$2/target/release/hallmark"
+  fi
+  export COSIGN=$HALLMARK_STACK_COSIGN_V2
+  BENCH_TMP=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand now: the directory of this run
+  trap "rm -rf '$BENCH_TMP'" EXIT
+  cd "$BENCH_TMP" || exit 2
+  export COSIGN_PASSWORD=bench-$RANDOM
+  "$HALLMARK" generate-key-pair --output-key-prefix key >/dev/null 2>&1
+  "$HALLMARK" generate-key-pair --output-key-prefix other >/dev/null 2>&1
+}
 
 bench_measure() {
   local runs=$1 r k t start end

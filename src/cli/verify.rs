@@ -1393,13 +1393,7 @@ fn require_latest(
         check: "registry",
         message: super::error_chain(&e),
     })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Error {
-            check: "input",
-            message: format!("starting the async runtime: {e}"),
-        })?;
+    let runtime = runtime()?;
     let presented = latest::Presented {
         image,
         payloads: p.accepted.clone(),
@@ -1483,13 +1477,7 @@ fn tuf_trusted_root(
         .with_context(|| format!("reading the TUF root {}", root.display()))
         .map_err(|e| input_error(&e))?;
     let datastore = tuf_datastore(url);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Error {
-            check: "input",
-            message: format!("starting the async runtime: {e}"),
-        })?;
+    let runtime = runtime()?;
     let bytes = runtime
         .block_on(crate::trust::tuf::fetch_trusted_root(
             url,
@@ -1565,13 +1553,7 @@ fn decide_image(
         check: "registry",
         message: super::error_chain(e),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Error {
-            check: "input",
-            message: format!("starting the async runtime: {e}"),
-        })?;
+    let runtime = runtime()?;
     let discovery = match layout {
         Some(layout) => runtime.block_on(find_attestations(layout, image)),
         None => {
@@ -1755,6 +1737,17 @@ fn identity_matcher(args: &VerifyArgs) -> Result<Option<IdentityMatcher>, Failur
                 .into(),
         }),
     }
+}
+
+/// A current-thread tokio runtime for the registry, log and cluster calls of one verify.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error {
+            check: "input",
+            message: format!("starting the async runtime: {e}"),
+        })
 }
 
 enum Source<'a> {
@@ -2003,13 +1996,7 @@ fn walk_chain(
             check: "usage",
             message: super::error_chain(&e),
         })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Error {
-            check: "input",
-            message: format!("starting the async runtime: {e}"),
-        })?;
+    let runtime = runtime()?;
     let options = chain::Options {
         max_depth: args.chain_depth,
     };
